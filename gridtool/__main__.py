@@ -1,0 +1,5 @@
+import sys
+
+from gridtool.cli import main
+
+sys.exit(main())
