@@ -321,6 +321,7 @@ def graduated(
             raise InputError(f"method {method!r} is unknown; expected 'quantile', 'equal' or 'manual' with breaks")
         if len(edges) < 2:
             edges = [float(v.min()), float(v.max()) + (1.0 if v.min() == v.max() else 0.0)]
+    edges = [float(e) for e in edges]
     colours = _ramp(RAMPS[ramp], len(edges) - 1)
     base = base or Symbol(stroke="#555555", stroke_width=0.6)
     symbols = tuple(replace(base, fill=c) for c in colours)
