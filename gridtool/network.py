@@ -1,0 +1,748 @@
+"""Road graph, snapping of points onto roads and shortest road distances.
+
+A :class:`RoadNetwork` is built from a road layer by :func:`build_network`: every
+straight segment of every road line becomes an (undirected) edge, whose weight is its
+length in metres, between two nodes; vertices closer than ``snap_tolerance_m`` are
+merged into one node, so roads drawn with shared vertices at their crossings (or with
+small gaps at their ends) are joined. Lines that cross without a shared vertex are *not*
+joined (an overpass is not a junction) unless ``split_at_crossings=True``. Every
+connected piece of the network is kept and labelled (:attr:`RoadNetwork.component`).
+
+Points (demand, facilities) are snapped to the nearest point *on* an edge
+(:func:`snap_points`): the access distance (point → road) and the two partial lengths
+of the edge are kept, so a distance along the network is exact::
+
+    total = access(demand) + road distance between the snapped points + access(facility)
+
+Shortest paths use :func:`scipy.sparse.csgraph.dijkstra`. Each snapped facility becomes a
+virtual node joined to the two ends of its edge by the partial lengths (plus its access
+distance); two points on the same edge are also compared directly along that edge.
+
+Unreachable results are never 0: arrays hold ``np.inf`` (matrices) or NaN with a reason
+code (nearest-facility queries, see :data:`REASONS`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import NamedTuple
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse import csgraph
+from scipy.spatial import cKDTree
+
+from gridtool.errors import CRSError, InputError
+from gridtool.feedback import Feedback, ensure_feedback
+
+__all__ = [
+    "RoadNetwork",
+    "SnappedPoints",
+    "NearestResult",
+    "REASONS",
+    "REACHABLE",
+    "NO_ROAD",
+    "OTHER_COMPONENT",
+    "BEYOND_CUTOFF",
+    "build_network",
+    "snap_points",
+    "node_distances",
+    "nearest_facility",
+    "distance_matrix",
+    "service_area_lines",
+    "service_area_polygons",
+]
+
+# reason codes of nearest_facility (int8 arrays) and their texts
+REACHABLE = 0
+NO_ROAD = 1
+OTHER_COMPONENT = 2
+BEYOND_CUTOFF = 3
+REASONS: dict[int, str | None] = {
+    REACHABLE: None,
+    NO_ROAD: "no road within snap distance",
+    OTHER_COMPONENT: "different network component",
+    BEYOND_CUTOFF: "beyond cutoff",
+}
+
+
+@dataclass(frozen=True, eq=False)
+class RoadNetwork:
+    """An undirected road graph in a metric CRS.
+
+    Attributes
+    ----------
+    node_xy
+        ``(n, 2)`` node coordinates in metres.
+    edge_u, edge_v
+        ``(m,)`` end nodes of every edge (one straight segment each); ``edge_u != edge_v``.
+    edge_length_m
+        ``(m,)`` segment lengths in metres.
+    edge_road
+        ``(m,)`` position (``iloc``) of the road row the segment came from (-1 if built from
+        bare edges).
+    adjacency
+        ``(n, n)`` CSR matrix, upper triangle only (``u < v``), holding the shortest edge
+        between two nodes; use with ``directed=False``.
+    component
+        ``(n,)`` connected-component label of each node (0 = the largest piece).
+    crs
+        The CRS of the road layer (or None).
+    """
+
+    node_xy: np.ndarray
+    edge_u: np.ndarray
+    edge_v: np.ndarray
+    edge_length_m: np.ndarray
+    edge_road: np.ndarray
+    adjacency: sp.csr_matrix
+    component: np.ndarray
+    crs: object = None
+
+    @property
+    def n_nodes(self) -> int:
+        return int(self.node_xy.shape[0])
+
+    @property
+    def n_edges(self) -> int:
+        return int(self.edge_u.shape[0])
+
+    @property
+    def n_components(self) -> int:
+        return int(self.component.max()) + 1 if self.component.size else 0
+
+    @cached_property
+    def segment_tree(self):
+        """A :class:`shapely.STRtree` of the edge segments (built on first use)."""
+        import shapely
+
+        return shapely.STRtree(self.edge_lines())
+
+    def edge_lines(self) -> np.ndarray:
+        """The edges as an array of shapely ``LineString`` (one straight segment each)."""
+        import shapely
+
+        coords = np.empty((self.n_edges, 2, 2), dtype=float)
+        coords[:, 0] = self.node_xy[self.edge_u]
+        coords[:, 1] = self.node_xy[self.edge_v]
+        return shapely.linestrings(coords)
+
+    def edges_frame(self):
+        """The edges as a GeoDataFrame (``u``, ``v``, ``length_m``, ``road``, ``component``)."""
+        import geopandas as gpd
+
+        return gpd.GeoDataFrame(
+            {
+                "u": self.edge_u,
+                "v": self.edge_v,
+                "length_m": self.edge_length_m,
+                "road": self.edge_road,
+                "component": self.component[self.edge_u],
+            },
+            geometry=self.edge_lines(),
+            crs=self.crs,
+        )
+
+    @classmethod
+    def from_edges(
+        cls,
+        node_xy: np.ndarray,
+        edge_u: np.ndarray,
+        edge_v: np.ndarray,
+        edge_length_m: np.ndarray | None = None,
+        *,
+        edge_road: np.ndarray | None = None,
+        crs: object = None,
+    ) -> "RoadNetwork":
+        """Build a network from node coordinates and straight edges between them.
+
+        ``edge_length_m`` defaults to the straight distance between the end nodes; edges
+        must be straight segments for snapping to be exact. Self-loops are dropped.
+        """
+        node_xy = np.ascontiguousarray(node_xy, dtype=float).reshape(-1, 2)
+        u = np.asarray(edge_u, dtype=np.int64).ravel()
+        v = np.asarray(edge_v, dtype=np.int64).ravel()
+        if u.shape != v.shape:
+            raise InputError(f"`edge_u` and `edge_v` must have equal length; got {u.size} and {v.size}")
+        n = node_xy.shape[0]
+        if u.size and (min(u.min(), v.min()) < 0 or max(u.max(), v.max()) >= n):
+            raise InputError(f"edge node ids must lie in 0..{n - 1}; got {min(u.min(), v.min())}..{max(u.max(), v.max())}")
+        if edge_length_m is None:
+            length = np.hypot(*(node_xy[u] - node_xy[v]).T) if u.size else np.zeros(0)
+        else:
+            length = np.asarray(edge_length_m, dtype=float).ravel()
+            if length.shape != u.shape:
+                raise InputError(f"`edge_length_m` must have one value per edge ({u.size}); got {length.size}")
+            if np.any(~np.isfinite(length)) or np.any(length < 0):
+                raise InputError("`edge_length_m` must be finite and >= 0")
+        road = np.full(u.shape, -1, dtype=np.int64) if edge_road is None else np.asarray(edge_road, dtype=np.int64).ravel()
+        keep = u != v
+        u, v, length, road = u[keep], v[keep], length[keep], road[keep]
+        adjacency = _adjacency(n, u, v, length)
+        component = _components(adjacency)
+        return cls(node_xy, u, v, length, road, adjacency, component, crs)
+
+
+def _adjacency(n: int, u: np.ndarray, v: np.ndarray, length: np.ndarray) -> sp.csr_matrix:
+    """Upper-triangular CSR with the shortest of parallel edges (csgraph sums duplicates otherwise)."""
+    a = np.minimum(u, v)
+    b = np.maximum(u, v)
+    # explicit zeros stay edges in scipy's csgraph (the matrix is built without eliminate_zeros)
+    w = np.asarray(length, dtype=float)
+    if a.size:
+        order = np.lexsort((w, b, a))
+        a, b, w = a[order], b[order], w[order]
+        first = np.ones(a.size, dtype=bool)
+        first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+        a, b, w = a[first], b[first], w[first]
+    return sp.csr_matrix((w, (a, b)), shape=(n, n))
+
+
+def _components(adjacency: sp.csr_matrix) -> np.ndarray:
+    """Component labels, relabelled so that 0 is the largest piece, 1 the next, ..."""
+    if adjacency.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64)
+    _, labels = csgraph.connected_components(adjacency, directed=False)
+    sizes = np.bincount(labels)
+    rank = np.empty_like(sizes)
+    rank[np.argsort(-sizes, kind="stable")] = np.arange(sizes.size)
+    return rank[labels].astype(np.int64)
+
+
+def build_network(
+    roads,
+    *,
+    snap_tolerance_m: float = 1.0,
+    split_at_crossings: bool = False,
+    feedback: Feedback | None = None,
+) -> RoadNetwork:
+    """Build a :class:`RoadNetwork` from a road layer.
+
+    Parameters
+    ----------
+    roads
+        A GeoDataFrame (or GeoSeries) of LineString / MultiLineString roads in a projected
+        CRS in metres (EPSG:4549 in gridtool).
+    snap_tolerance_m
+        Vertices closer than this are merged into one node (a KD-tree merge; chains of
+        close vertices merge transitively). 0 merges only identical coordinates.
+    split_at_crossings
+        Also make a node where two lines cross without a shared vertex
+        (:func:`shapely.node`). Off by default: a bridge over a road is no junction.
+    feedback
+        Progress and cancel.
+
+    Returns
+    -------
+    RoadNetwork
+        Every segment is an edge; all pieces are kept and labelled in ``component``.
+    """
+    import shapely
+
+    fb = ensure_feedback(feedback)
+    geoms = _road_geometries(roads)
+    fb.set_progress(5, "reading road lines")
+    if split_at_crossings and len(geoms):
+        noded = shapely.node(shapely.multilinestrings(geoms[~shapely.is_empty(geoms)]))
+        parts = shapely.get_parts(noded)
+        # the road row of every noded part: the road it lies on
+        tree = shapely.STRtree(geoms)
+        probe = shapely.line_interpolate_point(parts, 0.5, normalized=True)
+        idx = tree.query_nearest(probe, all_matches=False)
+        part_road = np.full(parts.size, -1, dtype=np.int64)
+        part_road[idx[0]] = idx[1]
+        geoms, road_of_geom = parts, part_road
+    else:
+        road_of_geom = np.arange(len(geoms), dtype=np.int64)
+    lines, line_idx = shapely.get_parts(geoms, return_index=True)
+    line_road = road_of_geom[line_idx]
+    coords, coord_line = shapely.get_coordinates(lines, return_index=True)
+    fb.check()
+    if coords.shape[0] < 2:
+        return RoadNetwork.from_edges(np.zeros((0, 2)), np.zeros(0), np.zeros(0), crs=_crs_of(roads))
+    # consecutive vertices of the same line make a segment
+    same = coord_line[1:] == coord_line[:-1]
+    seg_a = np.flatnonzero(same)
+    seg_b = seg_a + 1
+    # merge vertices: exact duplicates first, then within tolerance
+    uniq, inverse = np.unique(coords, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    fb.set_progress(30, "merging road vertices")
+    if snap_tolerance_m > 0 and uniq.shape[0] > 1:
+        pairs = cKDTree(uniq).query_pairs(r=float(snap_tolerance_m), output_type="ndarray")
+        if pairs.size:
+            g = sp.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(uniq.shape[0],) * 2)
+            _, cluster = csgraph.connected_components(g, directed=False)
+            counts = np.bincount(cluster)
+            node_xy = np.column_stack([
+                np.bincount(cluster, weights=uniq[:, 0]) / counts,
+                np.bincount(cluster, weights=uniq[:, 1]) / counts,
+            ])
+            vertex_node = cluster[inverse]
+        else:
+            node_xy, vertex_node = uniq, inverse
+    else:
+        node_xy, vertex_node = uniq, inverse
+    fb.set_progress(70, "building the road graph")
+    u = vertex_node[seg_a]
+    v = vertex_node[seg_b]
+    road = line_road[coord_line[seg_a]]
+    net = RoadNetwork.from_edges(node_xy, u, v, edge_road=road, crs=_crs_of(roads))
+    fb.set_progress(100, "road graph ready")
+    return net
+
+
+def _crs_of(obj):
+    return getattr(obj, "crs", None)
+
+
+def _road_geometries(roads) -> np.ndarray:
+    import shapely
+
+    geom = getattr(roads, "geometry", roads)
+    crs = getattr(roads, "crs", None)
+    if crs is not None and getattr(crs, "is_geographic", False):
+        raise CRSError(
+            f"`roads` CRS {crs.to_string()} is geographic; road lengths need metres. "
+            "Reproject with to_crs(4549)."
+        )
+    arr = np.asarray(getattr(geom, "values", geom), dtype=object)
+    arr = arr[~(shapely.is_missing(arr) | shapely.is_empty(arr))] if arr.size else arr
+    if arr.size:
+        types = shapely.get_type_id(arr)
+        bad = ~np.isin(types, (1, 2, 5))  # LineString, LinearRing, MultiLineString
+        if bad.any():
+            kinds = sorted({shapely.get_type_id(g) for g in arr[bad]})
+            names = {0: "Point", 3: "Polygon", 4: "MultiPoint", 6: "MultiPolygon", 7: "GeometryCollection"}
+            raise InputError(
+                f"`roads` must hold LineString or MultiLineString geometries; found "
+                f"{', '.join(names.get(k, str(k)) for k in kinds)} in {int(bad.sum())} rows. "
+                "Load a road (line) layer."
+            )
+    return arr
+
+
+# ----------------------------------------------------------------------------------------
+# snapping
+@dataclass(frozen=True)
+class SnappedPoints:
+    """Points snapped onto the nearest edge of a :class:`RoadNetwork`.
+
+    Attributes
+    ----------
+    edge
+        Edge id of each point, ``-1`` where no road lies within the snap distance.
+    t
+        Position along the edge from ``edge_u`` (0) to ``edge_v`` (1).
+    access_m
+        Straight distance from the point to its snapped position (NaN when unsnapped).
+    to_u_m, to_v_m
+        Lengths along the edge from the snapped position to ``edge_u`` / ``edge_v``.
+    snapped_xy
+        ``(n, 2)`` snapped positions (NaN when unsnapped).
+    """
+
+    edge: np.ndarray
+    t: np.ndarray
+    access_m: np.ndarray
+    to_u_m: np.ndarray
+    to_v_m: np.ndarray
+    snapped_xy: np.ndarray
+
+    @property
+    def ok(self) -> np.ndarray:
+        return self.edge >= 0
+
+    def __len__(self) -> int:
+        return int(self.edge.shape[0])
+
+
+def _as_xy(points, name: str) -> np.ndarray:
+    if isinstance(points, SnappedPoints):
+        raise TypeError("pass coordinates here, not SnappedPoints")
+    geom = getattr(points, "geometry", None)
+    if geom is not None or (hasattr(points, "dtype") and points.dtype == object):
+        import shapely
+
+        arr = np.asarray(getattr(geom if geom is not None else points, "values", geom if geom is not None else points))
+        if arr.size and np.any(shapely.get_type_id(arr) != 0):
+            raise InputError(f"`{name}` must hold Point geometries; use centroids for polygons (e.g. .representative_point())")
+        return shapely.get_coordinates(arr).reshape(-1, 2)
+    xy = np.asarray(points, dtype=float)
+    if xy.ndim != 2 or xy.shape[1] != 2:
+        raise InputError(f"`{name}` must be an (n, 2) array of x, y in metres; got shape {xy.shape}")
+    return xy
+
+
+def snap_points(network: RoadNetwork, points, *, max_snap_m: float | None = None) -> SnappedPoints:
+    """Snap points to the nearest point on an edge of ``network``.
+
+    Parameters
+    ----------
+    network
+        The road graph.
+    points
+        ``(n, 2)`` coordinates in metres, or a GeoSeries / GeoDataFrame of points.
+    max_snap_m
+        Points farther than this from every road stay unsnapped (``edge == -1``); None
+        snaps every point however far.
+
+    Returns
+    -------
+    SnappedPoints
+        The edge, the position on it and the access distance of every point.
+    """
+    import shapely
+
+    xy = _as_xy(points, "points")
+    n = xy.shape[0]
+    edge = np.full(n, -1, dtype=np.int64)
+    if n and network.n_edges:
+        pts = shapely.points(xy)
+        kw = {} if max_snap_m is None else {"max_distance": float(max_snap_m)}
+        # max_distance in query_nearest is inclusive (<=)
+        res = network.segment_tree.query_nearest(pts, all_matches=False, **kw)
+        edge[res[0]] = res[1]
+    ok = edge >= 0
+    e = edge[ok]
+    a = network.node_xy[network.edge_u[e]]
+    b = network.node_xy[network.edge_v[e]]
+    p = xy[ok]
+    ab = b - a
+    seg2 = np.einsum("ij,ij->i", ab, ab)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t_ok = np.where(seg2 > 0, np.einsum("ij,ij->i", p - a, ab) / seg2, 0.0)
+    t_ok = np.clip(t_ok, 0.0, 1.0)
+    proj = a + t_ok[:, None] * ab
+    length = network.edge_length_m[e]
+    t = np.full(n, np.nan)
+    access = np.full(n, np.nan)
+    to_u = np.full(n, np.nan)
+    to_v = np.full(n, np.nan)
+    sxy = np.full((n, 2), np.nan)
+    t[ok] = t_ok
+    access[ok] = np.hypot(*(p - proj).T) if p.size else np.zeros(0)
+    to_u[ok] = t_ok * length
+    to_v[ok] = (1.0 - t_ok) * length
+    sxy[ok] = proj
+    return SnappedPoints(edge, t, access, to_u, to_v, sxy)
+
+
+def _snap(network: RoadNetwork, points, max_snap_m: float | None) -> SnappedPoints:
+    return points if isinstance(points, SnappedPoints) else snap_points(network, points, max_snap_m=max_snap_m)
+
+
+# ----------------------------------------------------------------------------------------
+# shortest paths
+def _with_sources(network: RoadNetwork, src: SnappedPoints, src_ids: np.ndarray) -> sp.csr_matrix:
+    """The adjacency plus one virtual node per source (rows n..n+k-1)."""
+    n = network.n_nodes
+    k = src_ids.size
+    e = src.edge[src_ids]
+    acc = src.access_m[src_ids]
+    virt = n + np.arange(k)
+    rows = np.concatenate([virt, virt])
+    cols = np.concatenate([network.edge_u[e], network.edge_v[e]])
+    w = np.concatenate([acc + src.to_u_m[src_ids], acc + src.to_v_m[src_ids]])
+    base = network.adjacency.tocoo()
+    # virtual rows carry their two edges; an edge to the same node twice keeps the shorter
+    order = np.lexsort((w, cols, rows))
+    rows, cols, w = rows[order], cols[order], w[order]
+    first = np.ones(rows.size, dtype=bool)
+    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+    return sp.csr_matrix(
+        (np.concatenate([base.data, w[first]]), (np.concatenate([base.row, rows[first]]), np.concatenate([base.col, cols[first]]))),
+        shape=(n + k, n + k),
+    )
+
+
+def _limit(cutoff_m: float | None) -> float:
+    if cutoff_m is None:
+        return np.inf
+    if not np.isfinite(cutoff_m) or cutoff_m < 0:
+        raise InputError(f"`cutoff_m` must be a finite distance >= 0 in metres; got {cutoff_m!r}")
+    # a little slack so that paths of exactly cutoff_m survive float rounding; results are
+    # filtered with an inclusive <= cutoff_m afterwards
+    return float(cutoff_m) * (1 + 1e-9) + 1e-6
+
+
+def node_distances(
+    network: RoadNetwork,
+    facilities,
+    *,
+    cutoff_m: float | None = None,
+    max_snap_m: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distance from every node to its nearest facility, by one multi-source Dijkstra.
+
+    Returns
+    -------
+    dist, facility
+        ``(n_nodes,)`` distance in metres (``np.inf`` where unreachable within
+        ``cutoff_m``, not filtered to ``<= cutoff_m`` exactly) and the position of the
+        nearest facility (-1 where unreachable). Facility access distances are included.
+    """
+    fac = _snap(network, facilities, max_snap_m)
+    ids = np.flatnonzero(fac.ok)
+    n = network.n_nodes
+    if ids.size == 0:
+        return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
+    graph = _with_sources(network, fac, ids)
+    dist, _pred, src = csgraph.dijkstra(
+        graph, directed=False, indices=n + np.arange(ids.size), return_predecessors=True,
+        limit=_limit(cutoff_m), min_only=True,
+    )
+    src = src[:n]
+    near = np.where(src >= n, ids[np.clip(src - n, 0, ids.size - 1)], -1)
+    return dist[:n], near
+
+
+class NearestResult(NamedTuple):
+    """Result of :func:`nearest_facility`: unpack as ``idx, dist, reason = ...``.
+
+    ``facility`` is the position of the nearest facility (-1 if none), ``distance_m`` is
+    NaN when unreachable and ``reason`` holds the codes of :data:`REASONS`.
+    """
+
+    facility: np.ndarray
+    distance_m: np.ndarray
+    reason: np.ndarray
+
+
+def nearest_facility(
+    network: RoadNetwork,
+    demand,
+    facilities,
+    *,
+    cutoff_m: float | None = None,
+    max_snap_m: float | None = None,
+    feedback: Feedback | None = None,
+) -> NearestResult:
+    """Nearest facility along the roads for every demand point (one multi-source Dijkstra).
+
+    Parameters
+    ----------
+    network
+        The road graph.
+    demand, facilities
+        ``(n, 2)`` coordinates, point GeoSeries/GeoDataFrames, or :class:`SnappedPoints`.
+    cutoff_m
+        Only facilities within this total distance (inclusive) count; None = no limit.
+    max_snap_m
+        Points farther than this from a road are unreachable ("no road within snap
+        distance"). Ignored for inputs that are already :class:`SnappedPoints`.
+
+    Returns
+    -------
+    NearestResult
+        Total distance = access(demand) + road + access(facility). Unreachable points have
+        facility -1, NaN distance and a reason: no road within snap distance, different
+        network component (no facility on the demand's piece of network), or beyond cutoff.
+    """
+    fb = ensure_feedback(feedback)
+    fac = _snap(network, facilities, max_snap_m)
+    fb.set_progress(10, "snapping demand to roads")
+    dem = _snap(network, demand, max_snap_m)
+    fb.set_progress(30, "shortest paths")
+    node_d, node_f = node_distances(network, fac, cutoff_m=cutoff_m)
+    fb.set_progress(80, "nearest facilities")
+    n = len(dem)
+    best_d = np.full(n, np.inf)
+    best_f = np.full(n, -1, dtype=np.int64)
+    ok = np.flatnonzero(dem.ok)
+    e = dem.edge[ok]
+    u = network.edge_u[e]
+    v = network.edge_v[e]
+    du = node_d[u] + dem.to_u_m[ok]
+    dv = node_d[v] + dem.to_v_m[ok]
+    via_v = dv < du
+    best_d[ok] = np.where(via_v, dv, du)
+    best_f[ok] = np.where(via_v, node_f[v], node_f[u])
+    # two points on the same edge: straight along the edge, without touching a node
+    fac_ok = np.flatnonzero(fac.ok)
+    if fac_ok.size and ok.size:
+        fe = fac.edge[fac_ok]
+        order = np.argsort(fe, kind="stable")
+        fe_sorted = fe[order]
+        lo = np.searchsorted(fe_sorted, e, side="left")
+        hi = np.searchsorted(fe_sorted, e, side="right")
+        cnt = hi - lo
+        has = np.flatnonzero(cnt > 0)
+        if has.size:
+            rep = np.repeat(has, cnt[has])
+            offs = np.arange(rep.size) - np.repeat(np.cumsum(cnt[has]) - cnt[has], cnt[has])
+            fpos = fac_ok[order[lo[rep] + offs]]
+            dpos = ok[rep]
+            along = np.abs(dem.to_u_m[dpos] - fac.to_u_m[fpos]) + fac.access_m[fpos]
+            # several facilities on one edge: keep the closest per demand point
+            srt = np.lexsort((along, dpos))
+            first = np.ones(srt.size, dtype=bool)
+            first[1:] = dpos[srt][1:] != dpos[srt][:-1]
+            srt = srt[first]
+            better = along[srt] < best_d[dpos[srt]]
+            srt = srt[better]
+            best_d[dpos[srt]] = along[srt]
+            best_f[dpos[srt]] = fpos[srt]
+    total = best_d + np.where(dem.ok, dem.access_m, np.inf)
+    limit = np.inf if cutoff_m is None else float(cutoff_m)
+    reach = np.isfinite(total) & (total <= limit)
+    reason = np.full(n, REACHABLE, dtype=np.int8)
+    reason[~dem.ok] = NO_ROAD
+    fac_comps = np.unique(network.component[network.edge_u[fac.edge[fac_ok]]]) if fac_ok.size else np.zeros(0, np.int64)
+    dem_comp = np.full(n, -1, dtype=np.int64)
+    dem_comp[ok] = network.component[u]
+    other = dem.ok & ~np.isin(dem_comp, fac_comps)
+    reason[other] = OTHER_COMPONENT
+    reason[dem.ok & ~other & ~reach] = BEYOND_CUTOFF
+    reach &= reason == REACHABLE
+    dist = np.where(reach, total, np.nan)
+    fidx = np.where(reach, best_f, -1)
+    fb.set_progress(100, "done")
+    return NearestResult(fidx, dist, reason)
+
+
+def distance_matrix(
+    network: RoadNetwork,
+    origins,
+    destinations,
+    *,
+    cutoff_m: float | None = None,
+    max_snap_m: float | None = None,
+    feedback: Feedback | None = None,
+    chunk_cells: int = 5_000_000,
+) -> np.ndarray:
+    """Road distances between every origin and every destination.
+
+    Returns
+    -------
+    numpy.ndarray
+        Dense ``(n_origins, n_destinations)`` metres including both access distances;
+        ``np.inf`` where unreachable (other component, unsnapped point, or farther than
+        ``cutoff_m``). Origins are run in chunks of about ``chunk_cells`` graph cells so
+        memory stays bounded, with a cancel check between chunks.
+    """
+    fb = ensure_feedback(feedback)
+    org = _snap(network, origins, max_snap_m)
+    dst = _snap(network, destinations, max_snap_m)
+    n = network.n_nodes
+    out = np.full((len(org), len(dst)), np.inf)
+    oids = np.flatnonzero(org.ok)
+    dok = np.flatnonzero(dst.ok)
+    if oids.size == 0 or dok.size == 0:
+        return out
+    de = dst.edge[dok]
+    du = network.edge_u[de]
+    dv = network.edge_v[de]
+    limit = _limit(cutoff_m)
+    graph = _with_sources(network, org, oids)
+    step = max(1, int(chunk_cells // max(n, 1)))
+    for start in range(0, oids.size, step):
+        fb.step(start, oids.size, "road distances")
+        chunk = np.arange(start, min(start + step, oids.size))
+        d = csgraph.dijkstra(graph, directed=False, indices=n + chunk, limit=limit)
+        best = np.minimum(d[:, du] + dst.to_u_m[dok], d[:, dv] + dst.to_v_m[dok])
+        # same edge: straight along it
+        oe = org.edge[oids[chunk]]
+        same = oe[:, None] == de[None, :]
+        if same.any():
+            r, c = np.nonzero(same)
+            along = np.abs(org.to_u_m[oids[chunk][r]] - dst.to_u_m[dok[c]]) + org.access_m[oids[chunk][r]]
+            best[r, c] = np.minimum(best[r, c], along)
+        best = best + dst.access_m[dok][None, :]
+        if cutoff_m is not None:
+            best[best > float(cutoff_m)] = np.inf
+        out[np.ix_(oids[chunk], dok)] = best
+    fb.set_progress(100, "road distances done")
+    return out
+
+
+# ----------------------------------------------------------------------------------------
+# service areas
+def service_area_lines(
+    network: RoadNetwork,
+    facilities,
+    radius_m: float,
+    *,
+    max_snap_m: float | None = None,
+    feedback: Feedback | None = None,
+    chunk_cells: int = 5_000_000,
+) -> np.ndarray:
+    """The road parts within ``radius_m`` (along the roads, incl. access) of each facility.
+
+    Returns
+    -------
+    numpy.ndarray
+        One shapely ``MultiLineString`` per facility (empty when it has no road within
+        ``max_snap_m``). Partly reached edges are cut at the exact reach.
+    """
+    import shapely
+
+    fb = ensure_feedback(feedback)
+    fac = _snap(network, facilities, max_snap_m)
+    n = network.n_nodes
+    out = np.array([shapely.MultiLineString()] * len(fac), dtype=object)
+    ids = np.flatnonzero(fac.ok)
+    if ids.size == 0:
+        return out
+    r = float(radius_m)
+    graph = _with_sources(network, fac, ids)
+    step = max(1, int(chunk_cells // max(n, 1)))
+    eu, ev, el = network.edge_u, network.edge_v, network.edge_length_m
+    xy_u, xy_v = network.node_xy[eu], network.node_xy[ev]
+    for start in range(0, ids.size, step):
+        fb.step(start, ids.size, "service areas")
+        chunk = np.arange(start, min(start + step, ids.size))
+        d = csgraph.dijkstra(graph, directed=False, indices=n + chunk, limit=_limit(r))
+        for row, j in enumerate(chunk):
+            f = ids[j]
+            du, dv = d[row, eu], d[row, ev]
+            reach_u = np.clip(r - du, 0, None)  # how far the reach enters from u
+            reach_v = np.clip(r - dv, 0, None)
+            touched = (du <= r) | (dv <= r)
+            full = touched & (reach_u + reach_v >= el)
+            part = touched & ~full
+            segs = [np.stack([xy_u[full], xy_v[full]], axis=1)]
+            fu = part & (du <= r)
+            if fu.any():
+                tt = (reach_u[fu] / np.maximum(el[fu], 1e-12))[:, None]
+                segs.append(np.stack([xy_u[fu], xy_u[fu] + tt * (xy_v[fu] - xy_u[fu])], axis=1))
+            fv = part & (dv <= r)
+            if fv.any():
+                tt = (reach_v[fv] / np.maximum(el[fv], 1e-12))[:, None]
+                segs.append(np.stack([xy_v[fv], xy_v[fv] + tt * (xy_u[fv] - xy_v[fv])], axis=1))
+            # the facility's own edge, from its snapped position both ways
+            rest = r - fac.access_m[f]
+            if rest > 0:
+                e = fac.edge[f]
+                L = el[e]
+                a = max(0.0, fac.to_u_m[f] - rest) / max(L, 1e-12)
+                b = min(L, fac.to_u_m[f] + rest) / max(L, 1e-12)
+                pa, pb = network.node_xy[eu[e]], network.node_xy[ev[e]]
+                segs.append(np.array([[pa + a * (pb - pa), pa + b * (pb - pa)]]))
+            allseg = np.concatenate(segs, axis=0)
+            if allseg.shape[0]:
+                out[f] = shapely.multilinestrings(shapely.linestrings(allseg))
+    fb.set_progress(100, "service areas done")
+    return out
+
+
+def service_area_polygons(
+    network: RoadNetwork,
+    facilities,
+    radius_m: float,
+    *,
+    width_m: float = 30.0,
+    max_snap_m: float | None = None,
+    feedback: Feedback | None = None,
+) -> np.ndarray:
+    """Network service areas as polygons: the reached road parts buffered by ``width_m``.
+
+    The polygon is the union of the road parts reachable within ``radius_m`` (see
+    :func:`service_area_lines`), each widened by ``width_m`` on both sides (about the
+    depth of the buildings that front a street). This follows the roads rather than
+    drawing a circle; it is meant for maps, counts come from :func:`nearest_facility`.
+    """
+    import shapely
+
+    lines = service_area_lines(network, facilities, radius_m, max_snap_m=max_snap_m, feedback=feedback)
+    return shapely.buffer(lines, float(width_m), quad_segs=4)
