@@ -35,7 +35,7 @@ from scipy.spatial import cKDTree
 
 from gridtool.errors import InputError, SchemaError
 from gridtool.feedback import Feedback, ensure_feedback
-from gridtool.patrol import _check_crs, _now, to_local_times
+from gridtool.patrol import _check_crs, resolve_now, to_local_times
 
 __all__ = ["hotspots", "cluster_points", "DUMPING_TYPES", "HOTSPOT_COLUMNS", "EXCLUDED_STATUSES"]
 
@@ -180,7 +180,7 @@ def hotspots(
     if "found_at" not in findings.columns:
         raise SchemaError("`findings` has no 'found_at' column; hotspots need the time of each finding",
                           ["findings: missing found_at"])
-    now_ts = _now(now)
+    now_ts = resolve_now(now)
     empty = _empty(findings.crs)
     if len(findings) == 0:
         return empty

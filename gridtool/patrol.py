@@ -41,6 +41,7 @@ __all__ = [
     "patrol_coverage",
     "unpatrolled_grids",
     "to_local_times",
+    "resolve_now",
     "COVERAGE_COLUMNS",
 ]
 
@@ -101,7 +102,8 @@ def to_local_times(values: Iterable, *, column: str = "time") -> pd.Series:
     return pd.Series(pd.to_datetime(pd.Series(out, index=s.index, dtype=object), utc=True), index=s.index).dt.tz_convert(CHINA_TZ)
 
 
-def _now(now: datetime | str | pd.Timestamp | None) -> pd.Timestamp:
+def resolve_now(now: datetime | str | pd.Timestamp | None) -> pd.Timestamp:
+    """``now`` as a timestamp at +08:00; the current time when None."""
     if now is None:
         return pd.Timestamp.now(tz=CHINA_TZ)
     return to_local_times([now], column="now").iloc[0]
@@ -534,7 +536,7 @@ def patrol_coverage(
         raise InputError(f"`days` is {days!r}; expected a positive number of days, e.g. 30")
     if not (isinstance(buffer_m, (int, float)) and buffer_m > 0):
         raise InputError(f"`buffer_m` is {buffer_m!r}; expected a positive distance in metres, e.g. 50")
-    now_ts = _now(now)
+    now_ts = resolve_now(now)
     cutoff = now_ts - pd.Timedelta(days=float(days))
 
     n_grids = len(grids)
