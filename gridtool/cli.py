@@ -22,6 +22,7 @@ __all__ = ["main", "build_parser", "COMMAND_MODULES"]
 COMMAND_MODULES: list[str] = [
     "gridtool.commands.gui",
     "gridtool.commands.layers",
+    "gridtool.commands.patrol",
 ]
 
 
