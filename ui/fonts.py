@@ -58,3 +58,23 @@ def label_font(point_size: float, *, bold: bool = False) -> QFont:
     font.setPixelSize(max(1, round(point_size * 96.0 / 72.0)))
     font.setBold(bold)
     return font
+
+
+_label_family: list[str | None] = []
+
+
+def label_font(size_pt: float = 9.0, *, bold: bool = False) -> QFont:
+    """A font for map labels and decorations: the CJK family when installed.
+
+    Works without a QApplication font set (exports, benchmarks); the family is
+    looked up once per process.
+    """
+    if not _label_family:
+        _label_family.append(cjk_family())
+    font = QFont()
+    fam = _label_family[0]
+    if fam:
+        font.setFamilies([fam])
+    font.setPointSizeF(float(size_pt))
+    font.setBold(bool(bold))
+    return font
