@@ -11,7 +11,7 @@ import sys
 from PyQt6.QtGui import QFont, QFontDatabase
 from PyQt6.QtWidgets import QApplication
 
-__all__ = ["PREFERRED_FAMILIES", "cjk_family", "apply_app_font", "label_font"]
+__all__ = ["PREFERRED_FAMILIES", "cjk_family", "apply_app_font", "apply_cjk_font", "label_font"]
 
 PREFERRED_FAMILIES = ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei",
                       "Microsoft YaHei", "PingFang SC", "SimHei")
@@ -60,21 +60,10 @@ def label_font(point_size: float, *, bold: bool = False) -> QFont:
     return font
 
 
-_label_family: list[str | None] = []
+def apply_cjk_font(app: QApplication, *, point_size: float = 9.5) -> str | None:
+    """Like :func:`apply_app_font`, but returns ``None`` when no CJK family is installed.
 
-
-def label_font(size_pt: float = 9.0, *, bold: bool = False) -> QFont:
-    """A font for map labels and decorations: the CJK family when installed.
-
-    Works without a QApplication font set (exports, benchmarks); the family is
-    looked up once per process.
+    The name the team brief uses; both functions set the same font.
     """
-    if not _label_family:
-        _label_family.append(cjk_family())
-    font = QFont()
-    fam = _label_family[0]
-    if fam:
-        font.setFamilies([fam])
-    font.setPointSizeF(float(size_pt))
-    font.setBold(bool(bold))
-    return font
+    fam = apply_app_font(app, point_size=point_size)
+    return fam if fam in PREFERRED_FAMILIES else None
