@@ -120,7 +120,7 @@ def _merge_small_parts(geoms: list, min_share: float = 0.15, min_area_m2: float 
                     shared = shapely.intersection(p.boundary, geoms[j].buffer(0.05)).length
                     if shared > best_len:
                         best, best_len = j, shared
-                if best is None or best_len < 1.0:
+                if best is None or best_len <= 0.0:
                     keep.append(p)
                     continue
                 geoms[best] = shapely.union(geoms[best], p, grid_size=GRID_M)
@@ -266,7 +266,7 @@ def _community_polygons(inp: dict, streets: dict, seeds: dict[str, Point]) -> di
     out: dict[str, object] = {}
     for sc in street_codes:
         codes = by_street[sc]
-        polys = _merge_small_parts(_group_union(faces, labels, codes))
+        polys = _merge_small_parts(_group_union(faces, labels, codes), min_share=0.6, min_area_m2=1_000_000.0)
         for code, poly in zip(codes, polys):
             out[code] = _single_or_multi(poly)
     return out
@@ -436,6 +436,20 @@ def _road_network(inp: dict, district, streets: gpd.GeoDataFrame, seeds: dict, p
     settle_prep = shapely.prepared.prep(shapely.union_all(settle))
     dist_prep = shapely.prepared.prep(district.buffer(300))
 
+    # village access roads: from each 邹区镇 seed along its lattice row and column, so that
+    # every village patch reaches the main network
+    short = dict(zip(inp["divisions"]["code"], inp["divisions"]["short_name"]))
+    access: dict[tuple[bool, int, int], str] = {}
+    for code in sorted(seeds):
+        if not code.startswith("320404116"):
+            continue
+        si = int(round((seeds[code].x - x0) / step))
+        sj = int(round((seeds[code].y - y0) / step))
+        road = re.sub(r"（.*?）", "", short[code]).removesuffix("社区").removesuffix("村") + "村道"
+        for k in range(-7, 8):
+            access.setdefault((True, si + k, sj), road)
+            access.setdefault((False, si, sj + k), road)
+
     rng_e = _rng("edges")
     lines, attrs = [], []
     zq_ew_rows = sorted({int(j) for j in range(ny_) if j % 10 == 0})
@@ -481,6 +495,11 @@ def _road_network(inp: dict, district, streets: gpd.GeoDataFrame, seeds: dict, p
                     cls = "secondary"
                 else:
                     cls = "local" if u > 0.07 else None
+            village_road = access.get((horizontal, int(ai), int(aj))) if in_zq else None
+            if village_road is not None and cls in (None, "local"):
+                lines.append(LineString([p, q]))
+                attrs.append(("local", village_road, 30.0))
+                continue
             if cls is None:
                 continue
             if cls == "arterial":
