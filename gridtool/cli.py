@@ -22,7 +22,10 @@ __all__ = ["main", "build_parser", "COMMAND_MODULES"]
 COMMAND_MODULES: list[str] = [
     "gridtool.commands.gui",
     "gridtool.commands.layers",
+    "gridtool.commands.export_html",
+    "gridtool.commands.coverage",
     "gridtool.commands.patrol",
+    "gridtool.commands.findings",
 ]
 
 

@@ -1224,9 +1224,11 @@ class FindingsStore:
         except (TypeError, ValueError):
             raise InputError(f"lon/lat ({nf.lon!r}, {nf.lat!r}) are not numbers; expected decimal degrees") from None
         if not (math.isfinite(lon0) and math.isfinite(lat0)) or not (-180 <= lon0 <= 180 and -90 <= lat0 <= 90):
+            swapped = -90 <= lon0 <= 90 and -180 <= lat0 <= 180
             raise InputError(
                 f"lon/lat ({nf.lon}, {nf.lat}) are not valid degrees; expected lon -180..180 and lat -90..90, "
-                "e.g. --lon 119.93 --lat 31.78"
+                "e.g. --lon 119.93 --lat 31.78" + ("; the values look swapped: give the longitude (about 119.9) "
+                                                   "to --lon and the latitude (about 31.8) to --lat" if swapped else "")
             )
         lon_a, lat_a = _to_wgs84(np.array([lon0]), np.array([lat0]), nf.coords)
         lon, lat = float(lon_a[0]), float(lat_a[0])
