@@ -1,0 +1,1 @@
+"""Exports: offline HTML maps (html_map), problem lists (problem_list). No Qt."""
