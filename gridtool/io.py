@@ -15,8 +15,8 @@ not used.
 
 :func:`write_layer` writes a GeoPackage layer atomically: the GeoPackage is copied
 (SQLite backup API), the layer written into the copy, and the copy moved over the
-original with ``os.replace`` — a failure or a kill leaves the original untouched, and
-the other layers of the file are kept.
+original in one SQLite transaction (backup API) — a failure or a kill leaves the
+original untouched, and the other layers of the file are kept.
 """
 from __future__ import annotations
 
@@ -826,9 +826,13 @@ def write_layer(gdf: gpd.GeoDataFrame, path: str | os.PathLike, layer: str, *, m
     """Write ``gdf`` as layer ``layer`` of a GeoPackage, atomically.
 
     The existing file is copied with SQLite's backup API (a consistent snapshot, also
-    of a file in WAL mode), the layer is written into the copy, checked, and the copy
-    replaces the original with ``os.replace``. If anything fails, or the process is
-    killed, the original file is untouched. Other layers are kept.
+    of a file in WAL mode), the layer is written into the copy and checked, and the
+    copy is written back over the original with the backup API again — one SQLite
+    transaction, so other connections (the findings store, the GUI) never see a
+    half-written file and a kill leaves the original intact. A new file is written
+    to a temporary name and renamed. Other layers are kept. Changes another program
+    makes to the file while the layer is being written are lost (the window is the
+    duration of the write).
 
     Parameters
     ----------
@@ -864,6 +868,8 @@ def write_layer(gdf: gpd.GeoDataFrame, path: str | os.PathLike, layer: str, *, m
     if not target.parent.is_dir():
         raise ReadError(f"{target}: the folder {target.parent} does not exist; create it first")
     is_gpkg = target.suffix.lower() == ".gpkg"
+    if target.suffix.lower() in (".shp", ".dbf", ".shx"):
+        raise InputError(f"{target}: writing shapefiles is not supported (several files, 10-character names); write a .gpkg")
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
@@ -894,10 +900,16 @@ def write_layer(gdf: gpd.GeoDataFrame, path: str | os.PathLike, layer: str, *, m
             if n != expected:
                 raise ReadError(f"{target}:{layer}: wrote {n} features, expected {expected}; the file was not changed")
             _fsync(tmp)
-        if target.exists():
-            shutil.copymode(target, tmp)
-        os.replace(tmp, target)
-        _fsync_dir(target.parent)
+        if is_gpkg and target.exists():
+            # copy the result back through SQLite itself: one transaction on the target,
+            # safe for connections that have it open (also in WAL mode), unlike a rename
+            _restore_sqlite(tmp, target)
+            tmp.unlink()
+        else:
+            if target.exists():
+                shutil.copymode(target, tmp)
+            os.replace(tmp, target)
+            _fsync_dir(target.parent)
     except BaseException:
         for leftover in (tmp, Path(str(tmp) + "-journal"), Path(str(tmp) + "-wal"), Path(str(tmp) + "-shm")):
             with contextlib.suppress(OSError):
@@ -920,12 +932,33 @@ def _backup_sqlite(src: Path, dst: Path) -> None:
             out = sqlite3.connect(dst)
             try:
                 con.backup(out)
+                # the copy must not inherit WAL mode: a stale -wal file of the original,
+                # still open elsewhere, would otherwise be replayed onto the new file
+                out.execute("PRAGMA journal_mode=DELETE")
             finally:
                 out.close()
         finally:
             con.close()
     except sqlite3.DatabaseError as exc:
         raise ReadError(f"{src}: the GeoPackage is damaged ({exc}); nothing was written to it") from None
+
+
+def _restore_sqlite(src: Path, dst: Path) -> None:
+    """Copy ``src`` over ``dst`` with SQLite's backup API: atomic, under SQLite's own locks."""
+    con = sqlite3.connect(src)
+    try:
+        out = sqlite3.connect(dst, timeout=30)
+        try:
+            con.backup(out)
+        finally:
+            out.close()
+    except sqlite3.OperationalError as exc:
+        raise InputError(
+            f"{dst}: could not update the GeoPackage ({exc}); is another program writing to it? "
+            "Nothing was changed; try again when it is done"
+        ) from None
+    finally:
+        con.close()
 
 
 def _fsync(path: Path) -> None:
