@@ -217,7 +217,7 @@ def set_language(lang: str) -> str:
         _state["json"] = js
         QLocale.setDefault(QLocale(lang))
     else:
-        QLocale.setDefault(QLocale(QLocale.Language.English, QLocale.Territory.UnitedStates))
+        QLocale.setDefault(QLocale("en_US"))
     _state["lang"] = lang
     return lang
 
