@@ -51,7 +51,7 @@ REASON_CATEGORIES = [
 ]
 """Texts of ``unreachable_reason`` (a pandas Categorical; missing for reachable rows)."""
 
-_CHUNK = 1 << 18
+_CHUNK = 1 << 17
 
 
 # ----------------------------------------------------------------------------------------
@@ -139,15 +139,19 @@ def nearest_xy(
     if n == 0 or facility_xy.shape[0] == 0:
         return pos, dist
     tree = cKDTree(facility_xy)
-    # cKDTree's distance_upper_bound is strict (<): query a hair beyond, then keep d <= r
-    bound = np.inf if max_distance_m is None else float(np.nextafter(max_distance_m, np.inf))
+    k = facility_xy.shape[0]
+    # cKDTree's distance_upper_bound is strict (<); the next float above r makes it d <= r
+    # exactly (no float lies between r and nextafter(r)), so no second filter is needed
+    bound = np.inf if max_distance_m is None else float(np.nextafter(float(max_distance_m), np.inf))
     for start in range(0, n, _CHUNK):
         fb.check()
         stop = min(start + _CHUNK, n)
         d, i = tree.query(demand_xy[start:stop], k=1, distance_upper_bound=bound, workers=-1)
-        ok = d <= (np.inf if max_distance_m is None else max_distance_m)
-        pos[start:stop] = np.where(ok, i, -1)
-        dist[start:stop] = np.where(ok, d, np.nan)
+        miss = i == k
+        i[miss] = -1
+        d[miss] = np.nan
+        pos[start:stop] = i
+        dist[start:stop] = d
         if n > _CHUNK:
             fb.step(stop, n, "nearest facility")
     return pos, dist

@@ -82,8 +82,8 @@ class RoadNetwork:
         ``(m,)`` position (``iloc``) of the road row the segment came from (-1 if built from
         bare edges).
     adjacency
-        ``(n, n)`` CSR matrix, upper triangle only (``u < v``), holding the shortest edge
-        between two nodes; use with ``directed=False``.
+        ``(n, n)`` symmetric CSR matrix holding the shortest edge between two nodes (so
+        ``csgraph`` routines can run with ``directed=True``, which is faster).
     component
         ``(n,)`` connected-component label of each node (0 = the largest piece).
     crs
@@ -112,11 +112,34 @@ class RoadNetwork:
         return int(self.component.max()) + 1 if self.component.size else 0
 
     @cached_property
-    def segment_tree(self):
-        """A :class:`shapely.STRtree` of the edge segments (built on first use)."""
-        import shapely
+    def _node_index(self) -> tuple:
+        """KD-tree of the nodes that have an edge, their node ids, and one edge per node."""
+        node_edge = np.full(self.n_nodes, -1, dtype=np.int64)
+        node_edge[self.edge_v] = np.arange(self.n_edges)
+        node_edge[self.edge_u] = np.arange(self.n_edges)
+        used = np.flatnonzero(node_edge >= 0)
+        tree = cKDTree(self.node_xy[used], balanced_tree=False, compact_nodes=False)
+        return tree, used, node_edge
 
-        return shapely.STRtree(self.edge_lines())
+    @cached_property
+    def _piece_index(self) -> tuple:
+        """KD-tree of edge-piece midpoints for exact nearest-edge search (built on first use).
+
+        Every edge is cut into pieces no longer than ``2 * h`` so that each point of an
+        edge lies within ``h`` of a piece midpoint. Returns the tree, the piece → edge map
+        and ``h``.
+        """
+        L = self.edge_length_m
+        h = max(1.0, float(np.quantile(L, 0.9)) / 2.0) if L.size else 1.0
+        pieces = np.maximum(1, np.ceil(L / (2.0 * h))).astype(np.int64)
+        piece_edge = np.repeat(np.arange(self.n_edges), pieces)
+        start = np.cumsum(pieces) - pieces
+        j = np.arange(piece_edge.size) - np.repeat(start, pieces)
+        t = (j + 0.5) / pieces[piece_edge]
+        a = self.node_xy[self.edge_u[piece_edge]]
+        b = self.node_xy[self.edge_v[piece_edge]]
+        mids = a + t[:, None] * (b - a)
+        return cKDTree(mids, balanced_tree=False, compact_nodes=False), piece_edge, h
 
     def edge_lines(self) -> np.ndarray:
         """The edges as an array of shapely ``LineString`` (one straight segment each)."""
@@ -184,25 +207,27 @@ class RoadNetwork:
 
 
 def _adjacency(n: int, u: np.ndarray, v: np.ndarray, length: np.ndarray) -> sp.csr_matrix:
-    """Upper-triangular CSR with the shortest of parallel edges (csgraph sums duplicates otherwise)."""
-    a = np.minimum(u, v)
-    b = np.maximum(u, v)
+    """Symmetric CSR holding the shortest of parallel edges (a plain CSR would sum them)."""
     # explicit zeros stay edges in scipy's csgraph (the matrix is built without eliminate_zeros)
     w = np.asarray(length, dtype=float)
-    if a.size:
-        order = np.lexsort((w, b, a))
-        a, b, w = a[order], b[order], w[order]
-        first = np.ones(a.size, dtype=bool)
-        first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
-        a, b, w = a[first], b[first], w[first]
-    return sp.csr_matrix((w, (a, b)), shape=(n, n))
+    rows = np.concatenate([u, v])
+    cols = np.concatenate([v, u])
+    data = np.concatenate([w, w])
+    m = sp.csr_matrix((data, (rows, cols)), shape=(n, n))  # sums duplicates
+    if m.nnz != rows.size:  # parallel edges: keep the shortest
+        order = np.lexsort((data, cols, rows))
+        rows, cols, data = rows[order], cols[order], data[order]
+        first = np.ones(rows.size, dtype=bool)
+        first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+        m = sp.csr_matrix((data[first], (rows[first], cols[first])), shape=(n, n))
+    return m
 
 
 def _components(adjacency: sp.csr_matrix) -> np.ndarray:
     """Component labels, relabelled so that 0 is the largest piece, 1 the next, ..."""
     if adjacency.shape[0] == 0:
         return np.zeros(0, dtype=np.int64)
-    _, labels = csgraph.connected_components(adjacency, directed=False)
+    _, labels = csgraph.connected_components(adjacency, directed=True, connection="weak")
     sizes = np.bincount(labels)
     rank = np.empty_like(sizes)
     rank[np.argsort(-sizes, kind="stable")] = np.arange(sizes.size)
@@ -392,17 +417,12 @@ def snap_points(network: RoadNetwork, points, *, max_snap_m: float | None = None
     SnappedPoints
         The edge, the position on it and the access distance of every point.
     """
-    import shapely
 
     xy = _as_xy(points, "points")
     n = xy.shape[0]
     edge = np.full(n, -1, dtype=np.int64)
     if n and network.n_edges:
-        pts = shapely.points(xy)
-        kw = {} if max_snap_m is None else {"max_distance": float(max_snap_m)}
-        # max_distance in query_nearest is inclusive (<=)
-        res = network.segment_tree.query_nearest(pts, all_matches=False, **kw)
-        edge[res[0]] = res[1]
+        edge = _nearest_edge(network, xy, max_snap_m)
     ok = edge >= 0
     e = edge[ok]
     a = network.node_xy[network.edge_u[e]]
@@ -428,6 +448,70 @@ def snap_points(network: RoadNetwork, points, *, max_snap_m: float | None = None
     return SnappedPoints(edge, t, access, to_u, to_v, sxy)
 
 
+def _point_segment_d2(network: RoadNetwork, xy: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Squared distance from each ``xy[i]`` to each edge in row ``edges[i, :]``."""
+    a = network.node_xy[network.edge_u[edges]]
+    b = network.node_xy[network.edge_v[edges]]
+    ab = b - a
+    ap = xy[:, None, :] - a
+    seg2 = np.einsum("...j,...j->...", ab, ab)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.where(seg2 > 0, np.einsum("...j,...j->...", ap, ab) / seg2, 0.0)
+    t = np.clip(t, 0.0, 1.0)
+    d = ap - t[..., None] * ab
+    return np.einsum("...j,...j->...", d, d)
+
+
+def _nearest_edge(network: RoadNetwork, xy: np.ndarray, max_snap_m: float | None, chunk: int = 1 << 16) -> np.ndarray:
+    """Exact nearest edge of each point (-1 beyond ``max_snap_m``), with KD-trees only.
+
+    The nearest node with an edge gives an upper bound ``d0`` of the distance to the
+    nearest edge; that edge then has a piece midpoint within ``d0 + h``. The ``k``
+    nearest piece midpoints are searched, doubling ``k`` for the points whose ``k``-th
+    midpoint is still within that bound, so no candidate is missed.
+    """
+    node_tree, used, node_edge = network._node_index
+    n = xy.shape[0]
+    out = np.full(n, -1, dtype=np.int64)
+    cap = np.inf if max_snap_m is None else float(max_snap_m)
+    for s0 in range(0, n, chunk):
+        pts = xy[s0:s0 + chunk]
+        d0, inode = node_tree.query(pts, k=1, workers=-1)
+        # a point on a node is at distance 0 from every edge of that node: done
+        on_node = d0 == 0.0
+        out[s0:s0 + chunk][on_node] = node_edge[used[inode[on_node]]]
+        if on_node.all():
+            continue
+        piece_tree, piece_edge, h = network._piece_index
+        n_pieces = piece_edge.size
+        bound = np.minimum(d0, cap) + h
+        todo = np.flatnonzero(~on_node)
+        best = np.full(pts.shape[0], -1, dtype=np.int64)
+        best_d2 = np.full(pts.shape[0], np.inf)
+        best[on_node] = node_edge[used[inode[on_node]]]
+        best_d2[on_node] = 0.0
+        k = min(8, n_pieces)
+        while todo.size:
+            dd, ii = piece_tree.query(pts[todo], k=k, workers=-1)
+            dd = dd.reshape(todo.size, k)
+            ii = ii.reshape(todo.size, k)
+            cand = piece_edge[ii]
+            d2 = _point_segment_d2(network, pts[todo], cand)
+            j = np.argmin(d2, axis=1)
+            rows = np.arange(todo.size)
+            best[todo] = cand[rows, j]
+            best_d2[todo] = d2[rows, j]
+            if k >= n_pieces:
+                break
+            more = dd[:, -1] <= bound[todo]
+            todo = todo[more]
+            k = min(k * 2, n_pieces)
+        if max_snap_m is not None:
+            best[best_d2 > cap * cap] = -1
+        out[s0:s0 + chunk] = best
+    return out
+
+
 def _snap(network: RoadNetwork, points, max_snap_m: float | None) -> SnappedPoints:
     return points if isinstance(points, SnappedPoints) else snap_points(network, points, max_snap_m=max_snap_m)
 
@@ -435,24 +519,22 @@ def _snap(network: RoadNetwork, points, max_snap_m: float | None) -> SnappedPoin
 # ----------------------------------------------------------------------------------------
 # shortest paths
 def _with_sources(network: RoadNetwork, src: SnappedPoints, src_ids: np.ndarray) -> sp.csr_matrix:
-    """The adjacency plus one virtual node per source (rows n..n+k-1)."""
+    """The adjacency plus one virtual source node per snapped source (rows n..n+k-1).
+
+    A virtual node has two out-edges, to the ends of its edge, weighted access +
+    partial length; no edge leads into it, so paths never pass through it. Use with
+    ``directed=True``.
+    """
     n = network.n_nodes
     k = src_ids.size
     e = src.edge[src_ids]
     acc = src.access_m[src_ids]
-    virt = n + np.arange(k)
-    rows = np.concatenate([virt, virt])
-    cols = np.concatenate([network.edge_u[e], network.edge_v[e]])
-    w = np.concatenate([acc + src.to_u_m[src_ids], acc + src.to_v_m[src_ids]])
-    base = network.adjacency.tocoo()
-    # virtual rows carry their two edges; an edge to the same node twice keeps the shorter
-    order = np.lexsort((w, cols, rows))
-    rows, cols, w = rows[order], cols[order], w[order]
-    first = np.ones(rows.size, dtype=bool)
-    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+    cols = np.column_stack([network.edge_u[e], network.edge_v[e]]).ravel()
+    w = np.column_stack([acc + src.to_u_m[src_ids], acc + src.to_v_m[src_ids]]).ravel()
+    adj = network.adjacency
+    indptr = np.concatenate([adj.indptr, adj.indptr[-1] + 2 * np.arange(1, k + 1)])
     return sp.csr_matrix(
-        (np.concatenate([base.data, w[first]]), (np.concatenate([base.row, rows[first]]), np.concatenate([base.col, cols[first]]))),
-        shape=(n + k, n + k),
+        (np.concatenate([adj.data, w]), np.concatenate([adj.indices, cols]), indptr), shape=(n + k, n + k)
     )
 
 
@@ -489,7 +571,7 @@ def node_distances(
         return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
     graph = _with_sources(network, fac, ids)
     dist, _pred, src = csgraph.dijkstra(
-        graph, directed=False, indices=n + np.arange(ids.size), return_predecessors=True,
+        graph, directed=True, indices=n + np.arange(ids.size), return_predecessors=True,
         limit=_limit(cutoff_m), min_only=True,
     )
     src = src[:n]
@@ -639,7 +721,7 @@ def distance_matrix(
     for start in range(0, oids.size, step):
         fb.step(start, oids.size, "road distances")
         chunk = np.arange(start, min(start + step, oids.size))
-        d = csgraph.dijkstra(graph, directed=False, indices=n + chunk, limit=limit)
+        d = csgraph.dijkstra(graph, directed=True, indices=n + chunk, limit=limit)
         best = np.minimum(d[:, du] + dst.to_u_m[dok], d[:, dv] + dst.to_v_m[dok])
         # same edge: straight along it
         oe = org.edge[oids[chunk]]
@@ -692,13 +774,15 @@ def service_area_lines(
     for start in range(0, ids.size, step):
         fb.step(start, ids.size, "service areas")
         chunk = np.arange(start, min(start + step, ids.size))
-        d = csgraph.dijkstra(graph, directed=False, indices=n + chunk, limit=_limit(r))
+        d = csgraph.dijkstra(graph, directed=True, indices=n + chunk, limit=_limit(r))
         for row, j in enumerate(chunk):
             f = ids[j]
             du, dv = d[row, eu], d[row, ev]
             reach_u = np.clip(r - du, 0, None)  # how far the reach enters from u
             reach_v = np.clip(r - dv, 0, None)
             touched = (du <= r) | (dv <= r)
+            own = fac.edge[f]
+            touched[own] = False  # the facility's own edge is cut below
             full = touched & (reach_u + reach_v >= el)
             part = touched & ~full
             segs = [np.stack([xy_u[full], xy_v[full]], axis=1)]
@@ -710,15 +794,28 @@ def service_area_lines(
             if fv.any():
                 tt = (reach_v[fv] / np.maximum(el[fv], 1e-12))[:, None]
                 segs.append(np.stack([xy_v[fv], xy_v[fv] + tt * (xy_u[fv] - xy_v[fv])], axis=1))
-            # the facility's own edge, from its snapped position both ways
+            # the facility's own edge: from its snapped position both ways, and from either
+            # end if the reach comes round; the union of these intervals along the edge
+            L = float(el[own])
             rest = r - fac.access_m[f]
-            if rest > 0:
-                e = fac.edge[f]
-                L = el[e]
-                a = max(0.0, fac.to_u_m[f] - rest) / max(L, 1e-12)
-                b = min(L, fac.to_u_m[f] + rest) / max(L, 1e-12)
-                pa, pb = network.node_xy[eu[e]], network.node_xy[ev[e]]
-                segs.append(np.array([[pa + a * (pb - pa), pa + b * (pb - pa)]]))
+            spans = []
+            if rest >= 0:
+                spans.append((max(0.0, fac.to_u_m[f] - rest), min(L, fac.to_u_m[f] + rest)))
+            if reach_u[own] > 0:
+                spans.append((0.0, min(L, float(reach_u[own]))))
+            if reach_v[own] > 0:
+                spans.append((max(0.0, L - float(reach_v[own])), L))
+            merged: list[list[float]] = []
+            for a0, b0 in sorted(spans):
+                if merged and a0 <= merged[-1][1]:
+                    merged[-1][1] = max(merged[-1][1], b0)
+                else:
+                    merged.append([a0, b0])
+            pa, pb = network.node_xy[eu[own]], network.node_xy[ev[own]]
+            for a0, b0 in merged:
+                if b0 > a0:
+                    ta, tb = a0 / max(L, 1e-12), b0 / max(L, 1e-12)
+                    segs.append(np.array([[pa + ta * (pb - pa), pa + tb * (pb - pa)]]))
             allseg = np.concatenate(segs, axis=0)
             if allseg.shape[0]:
                 out[f] = shapely.multilinestrings(shapely.linestrings(allseg))
