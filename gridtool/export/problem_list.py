@@ -96,11 +96,13 @@ def _safe_text(value: str) -> str:
 def export_csv(store: FindingsStore, path: str | os.PathLike[str], *, today: dt.date | None = None,
                **filters: Any) -> Path:
     """Write the problem list as CSV (UTF-8 with BOM so Excel shows Chinese; Chinese headers)."""
+    import pandas as pd
+
     table = problem_table(store, today=today, **filters)
     out = table[[k for k, _ in COLUMNS]].copy()
     for col in out.columns:
-        if out[col].dtype == object:
-            out[col] = [(_safe_text(v) if isinstance(v, str) else v) for v in out[col]]
+        out[col] = pd.Series([(_safe_text(v) if isinstance(v, str) else v) for v in out[col]], index=out.index,
+                             dtype=object)
     for col in ("found_at", "closed_at"):
         out[col] = [v.strftime("%Y-%m-%d %H:%M") if v is not None and v == v else "" for v in out[col]]
     out.columns = [zh for _, zh in COLUMNS]
