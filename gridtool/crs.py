@@ -15,6 +15,7 @@ to well under a millimetre.
 """
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -385,7 +386,7 @@ def _fix_label(gdf, name: str, bounds, warnings: list[str]):
     return gdf
 
 
-def to_work_crs(gdf, *, assume: Any = None, coords: str = "wgs84", name: str = "data"):
+def to_work_crs(gdf, *, assume: Any = None, coords: str = "wgs84", name: str = "data", copy: bool = True):
     """Bring ``gdf`` to EPSG:4549, fixing what can be fixed and explaining the rest.
 
     Steps: a missing CRS is taken from ``assume``, or EPSG:4326 if the coordinates
@@ -404,6 +405,8 @@ def to_work_crs(gdf, *, assume: Any = None, coords: str = "wgs84", name: str = "
         ``"wgs84"`` (default), ``"gcj02"`` or ``"bd09"``: what lon/lat coordinates really are.
     name
         How to call the data in messages (file and layer name).
+    copy
+        False: return ``gdf`` itself when it is already fine (for callers that own it).
 
     Returns
     -------
@@ -411,7 +414,7 @@ def to_work_crs(gdf, *, assume: Any = None, coords: str = "wgs84", name: str = "
         The frame in EPSG:4549 and the warnings (one sentence each).
     """
     warnings: list[str] = []
-    out = gdf.copy()
+    out = gdf.copy() if copy else gdf
     bounds = _bounds(out)
     if out.crs is None:
         if assume is not None:
@@ -424,8 +427,8 @@ def to_work_crs(gdf, *, assume: Any = None, coords: str = "wgs84", name: str = "
     if coords and coords.lower() not in ("wgs84", ""):
         out = convert_coords(out, coords)
         warnings.append(f"{name}: converted {coords.upper()} web-map coordinates to WGS84")
-    if out.crs is not None and out.crs.equals(WORK_CRS):
-        return out.set_crs(WORK_CRS, allow_override=True), warnings
+    if out.crs is not None and _is_work_crs(out.crs):
+        return out, warnings
     try:
         out = out.to_crs(WORK_CRS)
     except Exception as exc:  # pyproj errors: unusable CRS definitions
@@ -446,10 +449,24 @@ def to_work_crs(gdf, *, assume: Any = None, coords: str = "wgs84", name: str = "
     return out, warnings
 
 
-def _lonlat_bounds(bounds_4549: tuple[float, float, float, float]) -> tuple[float, float, float, float] | None:
+def _is_work_crs(crs: CRS) -> bool:
+    try:
+        if crs.to_epsg(min_confidence=100) == WORK_EPSG:
+            return True
+    except Exception:
+        pass
+    return crs.equals(WORK_CRS)
+
+
+@functools.lru_cache(maxsize=1)
+def _to_lonlat():
     from pyproj import Transformer
 
-    t = Transformer.from_crs(WORK_CRS, 4326, always_xy=True)
+    return Transformer.from_crs(WORK_CRS, 4326, always_xy=True)
+
+
+def _lonlat_bounds(bounds_4549: tuple[float, float, float, float]) -> tuple[float, float, float, float] | None:
+    t = _to_lonlat()
     xs = np.array([bounds_4549[0], bounds_4549[2], bounds_4549[0], bounds_4549[2]])
     ys = np.array([bounds_4549[1], bounds_4549[1], bounds_4549[3], bounds_4549[3]])
     lon, lat = t.transform(xs, ys)

@@ -562,7 +562,16 @@ def _read_vector(path: Path, layer: str | None, encoding: str | None) -> gpd.Geo
         _pywarnings.simplefilter("ignore")
         try:
             return pyogrio.read_dataframe(path, use_arrow=True, **kwargs)
-        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        except pyogrio.errors.DataLayerError as exc:
+            if layer is not None:
+                try:
+                    names = [str(n) for n, _ in pyogrio.list_layers(path)]
+                except Exception:
+                    names = None
+                if names is not None and layer not in names:
+                    raise ReadError(f"{path}: no layer {layer!r}; it has: {', '.join(names) or '(none)'}") from None
+            raise _read_error(path, exc, layer) from None
+        except pyogrio.errors.DataSourceError as exc:
             raise _read_error(path, exc, layer) from None
         except Exception:
             pass  # Arrow could not take it (odd types, bad text): the plain reader may
@@ -574,18 +583,13 @@ def _read_vector(path: Path, layer: str | None, encoding: str | None) -> gpd.Geo
 
 def _pick_layer(path: Path, layer: str | None, kind: str | None) -> tuple[str | None, list[str]]:
     """Choose the layer to read from a multi-layer file; ReadError when ambiguous or missing."""
+    if layer is not None:
+        return layer, []  # checked when read (listing costs an extra open of the file)
     try:
         layers = [(str(n), g) for n, g in pyogrio.list_layers(path)]
     except Exception as exc:
         raise _read_error(path, exc) from None
     names = [n for n, _ in layers]
-    if layer is not None:
-        if layer in names:
-            return layer, []
-        lower = {n.lower(): n for n in names}
-        if layer.lower() in lower:
-            return lower[layer.lower()], []
-        raise ReadError(f"{path}: no layer {layer!r}; it has: {', '.join(names) or '(none)'}")
     if not names:
         raise ReadError(f"{path}: the file holds no layers; export the data again")
     if len(names) == 1:
@@ -651,20 +655,20 @@ def _row_list(idx: np.ndarray, limit: int = 5) -> str:
     return f"row{'s' if len(idx) > 1 else ''} {', '.join(rows)}{more}"
 
 
-def repair_polygons(gdf: gpd.GeoDataFrame, name: str = "data") -> tuple[gpd.GeoDataFrame, list[str]]:
+def repair_polygons(gdf: gpd.GeoDataFrame, name: str = "data", *, copy: bool = True) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Repair invalid polygons with ``make_valid``, keeping only their polygonal parts.
 
-    Returns a new frame and warnings counting what was repaired (and what collapsed to
-    nothing and was dropped).
+    Returns a new frame (``copy=False``: the input itself when nothing needed repair)
+    and warnings counting what was repaired (and what collapsed to nothing and was dropped).
     """
     geoms = np.asarray(gdf.geometry.array, dtype=object)
-    if len(geoms) == 0:
-        return gdf.copy(), []
     types = shapely.get_type_id(geoms)
     polygonal = np.isin(types, (3, 6))
-    invalid = polygonal & ~shapely.is_valid(geoms)
+    invalid = np.zeros(len(geoms), dtype=bool)
+    if polygonal.any():
+        invalid[polygonal] = ~shapely.is_valid(geoms[polygonal])
     if not invalid.any():
-        return gdf.copy(), []
+        return (gdf.copy() if copy else gdf), []
     idx = np.flatnonzero(invalid)
     fixed = shapely.make_valid(geoms[idx])
     out_geoms = geoms.copy()
@@ -792,9 +796,9 @@ def read_layer(
     if user_crs is not None and gdf.crs is not None and not gdf.crs.equals(user_crs):
         warnings.append(f"{name}: the file says {crs_label(gdf.crs)}; used --crs {crs_label(user_crs)} instead as asked")
         gdf = gdf.set_crs(user_crs, allow_override=True)
-    gdf, w = to_work_crs(gdf, assume=user_crs, coords=coords, name=name)
+    gdf, w = to_work_crs(gdf, assume=user_crs, coords=coords, name=name, copy=False)
     warnings += w
-    gdf, w = repair_polygons(gdf, name)
+    gdf, w = repair_polygons(gdf, name, copy=False)
     warnings += w
     gdf = gdf.reset_index(drop=True)
     renamed: dict[str, str] = {}
