@@ -986,7 +986,15 @@ class FindingsStore:
     @classmethod
     def open(cls, location: str | os.PathLike[str], *, grids: str | os.PathLike[str] | None = None,
              actor: str | None = None) -> "FindingsStore":
-        """Open the store at ``location`` (a ``.gpkg`` path), creating it when missing."""
+        """Open the store at ``location``, creating it when missing.
+
+        ``location`` is a ``.gpkg`` path, or ``postgresql://USER@HOST:PORT/DB[?schema=NAME]``
+        for the shared PostGIS store (:mod:`gridtool.findings_pg`).
+        """
+        if isinstance(location, str) and location.strip().lower().startswith(("postgresql://", "postgres://")):
+            from gridtool.findings_pg import PostgresBackend
+
+            return cls(PostgresBackend(location), grids=grids, actor=actor)
         return cls(SQLiteBackend(location), grids=grids, actor=actor)
 
     def close(self) -> None:
@@ -1001,6 +1009,12 @@ class FindingsStore:
     @property
     def photo_dir(self) -> Path:
         return self.backend.photo_dir
+
+    def _keep_photo(self, info: PhotoInfo) -> str:
+        """Store a photo's bytes before the row naming it: the backend's ``keep_photo``
+        (PostgreSQL: in the database) or else a file in the photo folder (GeoPackage)."""
+        keep = getattr(self.backend, "keep_photo", None)
+        return keep(info) if keep is not None else copy_into_folder(info, self.photo_dir)
 
     # -- configuration ----------------------------------------------------------------
     @property
@@ -1088,6 +1102,10 @@ class FindingsStore:
         from gridtool.paths import safe_join
 
         rows = self.backend.select_photos([finding_id] if finding_id is not None else None)
+        fetch = getattr(self.backend, "materialize_photo", None)  # PostgreSQL: bytes in the database
+        if fetch is not None:
+            for r in rows:
+                fetch(r["stored_name"], Path(safe_join(self.photo_dir, r["stored_name"])))
         return [
             StoredPhoto(r["photo_id"], r["finding_id"], r["stored_name"], r["original_name"], r["sha256"],
                         _from_db_time(r["taken_at"]), r["lon"], r["lat"], r["kind"],
@@ -1366,7 +1384,7 @@ class FindingsStore:
         if prep is None:
             raise InputError(problems[0] if len(problems) == 1 else "; ".join(problems))
         dups = self.find_duplicates(prep.row["x"], prep.row["y"], prep.row["finding_type"])
-        stored = {info.sha256: copy_into_folder(info, self.photo_dir) for info, _k in prep.photos}
+        stored = {info.sha256: self._keep_photo(info) for info, _k in prep.photos}
         with self.backend.transaction() as tx:
             fid = self._write_new(tx, [prep], stored, self.actor)[0]
         return AddResult(self.get(fid), tuple(dups))
@@ -1385,7 +1403,7 @@ class FindingsStore:
             raise _many_problems(problems, len(items))
         fb.set_progress(80, "writing")
         infos = {info.sha256: info for p in preps for info, _k in p.photos}
-        stored = {sha: copy_into_folder(info, self.photo_dir) for sha, info in infos.items()}
+        stored = {sha: self._keep_photo(info) for sha, info in infos.items()}
         fb.check()
         with self.backend.transaction() as tx:
             ids = self._write_new(tx, preps, stored, self.actor, note="立案 registered (import)")
@@ -1556,7 +1574,7 @@ class FindingsStore:
         # Check once before copying files, then again inside the transaction.
         current = self.get(finding_id)
         self._check_change(current, new, infos, reason, duplicate_of, expected_version)
-        stored = {i.sha256: copy_into_folder(i, self.photo_dir) for i in infos}
+        stored = {i.sha256: self._keep_photo(i) for i in infos}
         with self.backend.transaction() as tx:
             row = tx.fetch_finding(current.finding_id)
             cur = Finding._from_row(row)
@@ -1635,7 +1653,7 @@ class FindingsStore:
         cur = self.get(finding_id)
         if expected_version is not None and expected_version != cur.version:
             raise ConflictError(f"finding {cur.finding_id} was changed by someone else (now version {cur.version}); reload it")
-        name = copy_into_folder(info, self.photo_dir)
+        name = self._keep_photo(info)
         with self.backend.transaction() as tx:
             self._attach_in_tx(tx, cur.finding_id, info, name, kind, note, actor or self.actor, expected_version)
         return self.get(cur.finding_id)
@@ -1751,7 +1769,7 @@ class FindingsStore:
             raise _many_problems(problems, len(files), what="photos")
         for prep, info in zip(preps, new_infos):
             prep.photos.append((info, "report"))
-        stored = {i.sha256: copy_into_folder(i, self.photo_dir) for i in infos}
+        stored = {i.sha256: self._keep_photo(i) for i in infos}
         fb.set_progress(80, "writing")
         with self.backend.transaction() as tx:
             ids = self._write_new(tx, preps, stored, self.actor, note="立案 registered (photo import)") if preps else []

@@ -5,12 +5,16 @@ communities (quadrants), with an industrial park straddling the street boundary 
 north, so every location assignment has an exact answer.
 
 The ``store`` fixture is built by a factory (``store_factory``) parametrised over
-backends; today only the GeoPackage backend, later also PostGIS, so every findings test
-runs against each backend unchanged.
+backends, the GeoPackage and PostgreSQL/PostGIS (a fresh schema per store on the
+throwaway server of ``GRIDTOOL_TEST_PG``), so every findings test runs against each
+backend unchanged. Tests of the GeoPackage file itself use ``gpkg_store``.
 """
 from __future__ import annotations
 
 import datetime as dt
+import os
+import re
+import uuid
 from fractions import Fraction
 from pathlib import Path
 from typing import Callable
@@ -111,14 +115,89 @@ def _gpkg_factory(tmp_path: Path, grids: Path) -> Callable[..., FindingsStore]:
     return make
 
 
-STORE_BACKENDS = ["gpkg"]
-"""Backends every findings test runs against (PostGIS joins here later)."""
+STORE_BACKENDS = ["gpkg", "postgres"]
+"""Backends every findings test runs against: the GeoPackage and PostgreSQL/PostGIS."""
+
+PG_ENV = "GRIDTOOL_TEST_PG"
+
+
+def pg_url() -> str:
+    """The throwaway server's URL; fails (never skips) the test when it is not running."""
+    url = os.environ.get(PG_ENV, "").strip()
+    if not url:
+        where = "in CI (CI is set)" if os.environ.get("CI") else "here"
+        pytest.fail(
+            f"{PG_ENV} is not set {where}: the PostgreSQL/PostGIS tests need the throwaway server. Run the tests "
+            "with 'bash scripts/run_tests.sh', or start one with 'eval \"$(bash scripts/pg_throwaway.sh start)\"'",
+            pytrace=False,
+        )
+    return url
+
+
+def pg_schema_url(schema: str) -> str:
+    """The test server's URL for the store in ``schema``."""
+    base = pg_url()
+    return base + ("&" if "?" in base else "?") + "schema=" + schema
+
+
+def drop_pg_schemas(schemas: list[str]) -> None:
+    import psycopg
+
+    if not schemas:
+        return
+    with psycopg.connect(pg_url(), autocommit=True) as con:
+        for sch in schemas:
+            con.execute(f'DROP SCHEMA IF EXISTS "{sch}" CASCADE')
+
+
+def _pg_factory(tmp_path: Path, grids: Path, schemas: list[str]) -> Callable[..., FindingsStore]:
+    """Each store name gets its own schema (unique to the test), so tests are isolated."""
+    from gridtool.findings_pg import PostgresBackend
+
+    prefix = "t" + uuid.uuid4().hex[:12]
+
+    def make(name: str = "store.gpkg", **kw) -> FindingsStore:
+        stem = re.sub(r"[^a-z0-9_]", "_", Path(name).stem.lower())[:30]
+        schema = f"{prefix}_{stem}"
+        if schema not in schemas:
+            schemas.append(schema)
+        backend = PostgresBackend(pg_schema_url(schema), photo_cache_dir=tmp_path / f"pg_photos_{stem}")
+        return FindingsStore(backend, grids=kw.pop("grids", grids), actor=kw.pop("actor", "tester"))
+
+    return make
 
 
 @pytest.fixture(params=STORE_BACKENDS)
 def store_factory(request: pytest.FixtureRequest, tmp_path: Path, grids_gpkg: Path):
     opened: list[FindingsStore] = []
-    base = {"gpkg": _gpkg_factory}[request.param](tmp_path, grids_gpkg)
+    schemas: list[str] = []
+    if request.param == "postgres":
+        request.applymarker(pytest.mark.postgres)
+        base = _pg_factory(tmp_path, grids_gpkg, schemas)
+    else:
+        base = _gpkg_factory(tmp_path, grids_gpkg)
+
+    def make(*args, **kw) -> FindingsStore:
+        s = base(*args, **kw)
+        opened.append(s)
+        return s
+
+    yield make
+    for s in opened:
+        s.close()
+    drop_pg_schemas(schemas)
+
+
+@pytest.fixture
+def store(store_factory) -> FindingsStore:
+    return store_factory()
+
+
+@pytest.fixture
+def gpkg_store_factory(tmp_path: Path, grids_gpkg: Path):
+    """Stores that are GeoPackages (for tests of the file format itself)."""
+    opened: list[FindingsStore] = []
+    base = _gpkg_factory(tmp_path, grids_gpkg)
 
     def make(*args, **kw) -> FindingsStore:
         s = base(*args, **kw)
@@ -131,5 +210,5 @@ def store_factory(request: pytest.FixtureRequest, tmp_path: Path, grids_gpkg: Pa
 
 
 @pytest.fixture
-def store(store_factory) -> FindingsStore:
-    return store_factory()
+def gpkg_store(gpkg_store_factory) -> FindingsStore:
+    return gpkg_store_factory()

@@ -15,7 +15,9 @@ from gridtool.findings import (
     DEFAULT_DEADLINE_DAYS, OVERDUE_COLOR, FindingsStore, NewFinding, parse_category, parse_finding_type, parse_status,
 )
 from gridtool.kinds import KINDS
-from tests.core.findings_fixtures import CST, X0, Y0, grids_gpkg, lonlat, make_photo, store, store_factory  # noqa: F401
+from tests.core.findings_fixtures import (  # noqa: F401
+    CST, X0, Y0, gpkg_store, gpkg_store_factory, grids_gpkg, lonlat, make_photo, store, store_factory,
+)
 
 T0 = dt.datetime(2026, 3, 2, 9, 30, tzinfo=CST)  # a Monday
 
@@ -202,7 +204,8 @@ def test_dispatch_department_explicit_and_park_default(store):
     assert store.set_status(b, "dispatched").department == "钟楼经济开发区管委会"
 
 
-def test_history_is_append_only_in_sqlite(store):
+def test_history_is_append_only_in_sqlite(gpkg_store):
+    store = gpkg_store
     fid = add(store).finding.finding_id
     con = sqlite3.connect(store.backend.path)
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
@@ -314,7 +317,8 @@ def test_link_duplicate_marks_and_records(store):
 
 
 # -- GeoPackage ---------------------------------------------------------------------------
-def test_store_is_a_geopackage_that_ogr_reads(store):
+def test_store_is_a_geopackage_that_ogr_reads(gpkg_store):
+    store = gpkg_store
     f = add(store, 500, 500, description="路边垃圾").finding
     path = store.backend.path
     layers = dict((str(n), g) for n, g in pyogrio.list_layers(path))
@@ -335,8 +339,8 @@ def test_store_is_a_geopackage_that_ogr_reads(store):
     con.close()
 
 
-def test_store_remembers_its_grids(store_factory, grids_gpkg, tmp_path):
-    s = store_factory("r.gpkg")
+def test_store_remembers_its_grids(gpkg_store_factory, grids_gpkg, tmp_path):
+    s = gpkg_store_factory("r.gpkg")
     assert s.meta["grids_path"] == str(grids_gpkg.resolve())
     s.close()
     s2 = FindingsStore.open(tmp_path / "r.gpkg")  # no grids given: the remembered ones
