@@ -30,12 +30,18 @@ class BarFeedback(Feedback):
         Where to draw (default ``sys.stderr``).
     disable
         True hides the bar; None (default) hides it when ``file`` is not a terminal.
+    mininterval
+        Least seconds between redraws.
     """
 
-    def __init__(self, description: str = "", *, file: IO[str] | None = None, disable: bool | None = None) -> None:
+    def __init__(
+        self, description: str = "", *, file: IO[str] | None = None, disable: bool | None = None,
+        mininterval: float = 0.1,
+    ) -> None:
         super().__init__(on_progress=self._draw)
         self._bar = tqdm(
             total=100, desc=description, file=file or sys.stderr, disable=disable, leave=False,
+            mininterval=mininterval, miniters=1,
             unit="%", bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining} {postfix}",
         )
         self._last = 0.0

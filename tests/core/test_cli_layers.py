@@ -162,3 +162,20 @@ def test_subprocess_import_succeeds(tmp_path):
                "--into", str(tmp_path / "p.gpkg"), cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert res.stderr.startswith("warning: ") and "imported 3 features" in res.stdout
+
+
+def test_bar_feedback_draws_progress_and_cancels():
+    import io
+
+    from gridtool.cli_progress import BarFeedback
+    from gridtool.errors import Cancelled
+
+    buf = io.StringIO()
+    with BarFeedback("import", file=buf, disable=False, mininterval=0) as fb:
+        fb.set_progress(40, "reading")
+        fb.step(3, 4)
+        assert fb.progress == 75.0 and fb.message == "reading"
+        fb.cancel()
+        with pytest.raises(Cancelled):
+            fb.set_progress(80)
+    assert "import" in buf.getvalue() and "75%" in buf.getvalue()
