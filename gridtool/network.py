@@ -4,8 +4,9 @@ A :class:`RoadNetwork` is built from a road layer by :func:`build_network`: ever
 straight segment of every road line becomes an (undirected) edge, whose weight is its
 length in metres, between two nodes; vertices closer than ``snap_tolerance_m`` are
 merged into one node, so roads drawn with shared vertices at their crossings (or with
-small gaps at their ends) are joined. Lines that cross without a shared vertex are *not*
-joined (an overpass is not a junction) unless ``split_at_crossings=True``. Every
+small gaps at their ends) are joined, and a road ending on another one (a T-junction)
+splits it there. Lines that cross without a shared vertex are *not* joined (an
+overpass is not a junction) unless ``split_at_crossings=True``. Every
 connected piece of the network is kept and labelled (:attr:`RoadNetwork.component`).
 
 Points (demand, facilities) are snapped to the nearest point *on* an edge
@@ -239,6 +240,7 @@ def build_network(
     *,
     snap_tolerance_m: float = 1.0,
     split_at_crossings: bool = False,
+    join_t_junctions: bool = True,
     feedback: Feedback | None = None,
 ) -> RoadNetwork:
     """Build a :class:`RoadNetwork` from a road layer.
@@ -254,6 +256,9 @@ def build_network(
     split_at_crossings
         Also make a node where two lines cross without a shared vertex
         (:func:`shapely.node`). Off by default: a bridge over a road is no junction.
+    join_t_junctions
+        Split a segment where the end of another line lies on it (within
+        ``snap_tolerance_m``): a road that ends on another road joins it there.
     feedback
         Progress and cancel.
 
@@ -288,9 +293,19 @@ def build_network(
     # consecutive vertices of the same line make a segment
     same = coord_line[1:] == coord_line[:-1]
     seg_a = np.flatnonzero(same)
-    seg_b = seg_a + 1
+    A, B = coords[seg_a], coords[seg_a + 1]
+    road = line_road[coord_line[seg_a]]
+    if join_t_junctions:
+        first = np.ones(coord_line.size, dtype=bool)
+        first[1:] = ~same
+        last = np.ones(coord_line.size, dtype=bool)
+        last[:-1] = ~same
+        ends = coords[first | last]
+        A, B, road = _split_at_points(A, B, road, ends, float(snap_tolerance_m))
+    fb.check()
     # merge vertices: exact duplicates first, then within tolerance
-    uniq, inverse = np.unique(coords, axis=0, return_inverse=True)
+    m = A.shape[0]
+    uniq, inverse = np.unique(np.concatenate([A, B]), axis=0, return_inverse=True)
     inverse = inverse.ravel()
     fb.set_progress(30, "merging road vertices")
     if snap_tolerance_m > 0 and uniq.shape[0] > 1:
@@ -309,12 +324,49 @@ def build_network(
     else:
         node_xy, vertex_node = uniq, inverse
     fb.set_progress(70, "building the road graph")
-    u = vertex_node[seg_a]
-    v = vertex_node[seg_b]
-    road = line_road[coord_line[seg_a]]
-    net = RoadNetwork.from_edges(node_xy, u, v, edge_road=road, crs=_crs_of(roads))
+    net = RoadNetwork.from_edges(node_xy, vertex_node[:m], vertex_node[m:], edge_road=road, crs=_crs_of(roads))
     fb.set_progress(100, "road graph ready")
     return net
+
+
+def _split_at_points(A: np.ndarray, B: np.ndarray, road: np.ndarray, pts: np.ndarray, tol: float):
+    """Split segments ``A→B`` where a line end ``pts`` lies on their inside (T-junctions)."""
+    import shapely
+
+    if A.shape[0] == 0 or pts.shape[0] == 0:
+        return A, B, road
+    tree = shapely.STRtree(shapely.linestrings(np.stack([A, B], axis=1)))
+    pi, si = tree.query(shapely.points(pts), predicate="dwithin", distance=max(tol, 1e-9))
+    if pi.size == 0:
+        return A, B, road
+    ab = B[si] - A[si]
+    L2 = np.einsum("ij,ij->i", ab, ab)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.where(L2 > 0, np.einsum("ij,ij->i", pts[pi] - A[si], ab) / L2, 0.0)
+    L = np.sqrt(L2)
+    inner = (t * L > max(tol, 1e-9)) & ((1 - t) * L > max(tol, 1e-9))
+    if not inner.any():
+        return A, B, road
+    si, t = si[inner], t[inner]
+    cut = np.unique(si)
+    segs = np.concatenate([si, cut, cut])
+    ts = np.concatenate([t, np.zeros(cut.size), np.ones(cut.size)])
+    order = np.lexsort((ts, segs))
+    segs, ts = segs[order], ts[order]
+    keep = np.ones(segs.size, dtype=bool)
+    keep[1:] = (segs[1:] != segs[:-1]) | (ts[1:] != ts[:-1])
+    segs, ts = segs[keep], ts[keep]
+    pair = segs[1:] == segs[:-1]
+    s0, t0, t1 = segs[:-1][pair], ts[:-1][pair], ts[1:][pair]
+    newA = A[s0] + t0[:, None] * (B[s0] - A[s0])
+    newB = A[s0] + t1[:, None] * (B[s0] - A[s0])
+    # exact end coordinates where t is 0 or 1, so the original vertices are kept bit for bit
+    newA[t0 == 0] = A[s0[t0 == 0]]
+    newB[t1 == 1] = B[s0[t1 == 1]]
+    rest = np.ones(A.shape[0], dtype=bool)
+    rest[cut] = False
+    return (np.concatenate([A[rest], newA]), np.concatenate([B[rest], newB]),
+            np.concatenate([road[rest], road[s0]]))
 
 
 def _crs_of(obj):

@@ -48,6 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--collection-mode", choices=("hand_cart", "small_vehicle"), default=None,
                    help="for transfer stations without --radius-m: which standard radius (default small_vehicle)")
     p.add_argument("--network", metavar="LAYER", default=None, help="road layer: distances along the roads")
+    p.add_argument("--node-crossings", action="store_true",
+                   help="road mode: join roads wherever they cross (default: only at shared vertices and T-junctions)")
     p.add_argument("--max-snap-m", type=float, default=None, metavar="M",
                    help="road mode: points farther than this from a road are unreachable (default 500)")
     p.add_argument("--spacing-m", type=float, default=100.0, metavar="M",
@@ -84,28 +86,15 @@ def _project_sources(project: str) -> dict[str, tuple[str, str | None]]:
 
 
 def _read(path: str, layer: str | None, arg: str):
-    try:
-        from gridtool import io as gio  # the shared reader, when present
+    """Read a layer into EPSG:4549 with :func:`gridtool.io.read_layer`; print its warnings."""
+    from gridtool import io as gio
 
-        gdf = gio.read_layer(path, layer).gdf
-    except ImportError:
-        import geopandas as gpd
-
-        try:
-            gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
-        except Exception as exc:
-            raise ReadError(f"{arg} {path!r} (layer {layer!r}) cannot be read: {exc}") from None
-    if len(gdf) == 0:
+    res = gio.read_layer(path, layer)
+    for w in res.warnings:
+        print(f"gridtool: warning: {arg} {w}", file=sys.stderr)
+    if len(res.gdf) == 0:
         raise ReadError(f"{arg}: layer {layer!r} in {path!r} is empty")
-    try:
-        from gridtool.crs import to_work_crs
-
-        gdf, warnings = to_work_crs(gdf, name=f"{path}:{layer}")
-        for w in warnings:
-            print(f"gridtool: warning: {w}", file=sys.stderr)
-    except ImportError:  # pragma: no cover
-        pass
-    return gdf
+    return res.gdf
 
 
 def _layer(sources: dict, spec: str, arg: str):
@@ -129,21 +118,9 @@ def _layer(sources: dict, spec: str, arg: str):
 def _feedback(quiet: bool) -> Feedback:
     if quiet or not sys.stderr.isatty():
         return Feedback()
-    try:
-        from gridtool.cli_progress import BarFeedback  # shared progress bar, when present
+    from gridtool.cli_progress import BarFeedback
 
-        return BarFeedback()
-    except ImportError:
-        from tqdm import tqdm
-
-        bar = tqdm(total=100, unit="%", file=sys.stderr, leave=False, bar_format="{l_bar}{bar}| {elapsed}")
-
-        def on_progress(pct: float, msg: str) -> None:
-            bar.n = round(pct, 1)
-            bar.set_description_str(msg or "", refresh=False)
-            bar.refresh()
-
-        return Feedback(on_progress)
+    return BarFeedback("coverage")
 
 
 # ----------------------------------------------------------------------------------------
@@ -252,7 +229,16 @@ def run(args: argparse.Namespace) -> int:
         )
     network = None
     if args.network:
-        network, _ = _layer(sources, args.network, "--network")
+        from gridtool.network import build_network
+
+        roads, _ = _layer(sources, args.network, "--network")
+        network = build_network(roads, split_at_crossings=args.node_crossings)
+        if network.n_components > 1:
+            share = 100.0 * float(np.mean(network.component != 0))
+            print(f"gridtool: warning: --network {args.network!r} has {network.n_components} separate pieces "
+                  f"({share:.1f}% of its nodes lie outside the largest); demand on a piece without a facility "
+                  "is reported as 'different network component'. If roads cross without shared vertices, "
+                  "add --node-crossings", file=sys.stderr)
     fb = _feedback(args.quiet)
     result = coverage_analysis(
         demand, facilities, radius_m=float(radius), network=network, grids_by_level=grids_by_level,

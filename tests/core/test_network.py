@@ -49,12 +49,29 @@ def test_grid_network_shape_and_one_component():
 
 
 def test_unnoded_crossings_stay_apart_unless_split():
+    # lines crossing without a shared vertex are no junction (a bridge); lines ending on
+    # the border roads are T-junctions and do join them
     net = build_network(road_grid(4, noded=False))
-    assert net.n_components > 1
+    assert net.n_components == 1
+    assert not np.any(np.all(net.node_xy == [100.0, 100.0], axis=1))
+    a, b = np.array([[100.0, 50.0]]), np.array([[50.0, 100.0]])
+    assert distance_matrix(net, a, b)[0, 0] == pytest.approx(50 + 100 + 100 + 50)
     split = build_network(road_grid(4, noded=False), split_at_crossings=True)
     assert (split.n_nodes, split.n_edges, split.n_components) == (16, 24, 1)
+    assert distance_matrix(split, a, b)[0, 0] == pytest.approx(100.0)
     # the noded parts remember their road row
     assert set(np.unique(split.edge_road)) == set(range(8))
+    # without T-junction joining, the lines only meet at the four corners
+    bare = build_network(road_grid(4, noded=False), join_t_junctions=False)
+    assert bare.n_components == 5
+
+
+def test_t_junction_joins_the_road_it_ends_on():
+    roads = gpd.GeoSeries([shapely.LineString([(0, 0), (1000, 0)]), shapely.LineString([(500, 0.4), (500, 400)])], crs=4549)
+    net = build_network(roads)
+    assert net.n_components == 1 and net.n_edges == 3
+    d = distance_matrix(net, np.array([[0.0, 0.0]]), np.array([[500.0, 400.0]]))[0, 0]
+    assert d == pytest.approx(900.0, abs=0.5)
 
 
 def test_snap_tolerance_joins_small_gaps():
