@@ -239,6 +239,7 @@ def import_tracks(store: str | os.PathLike, tracks: gpd.GeoDataFrame, *, feedbac
     ImportResult
     """
     fb = ensure_feedback(feedback)
+    lo = fb.progress  # continue from where a caller (import_gpx) left the bar
     path = _check_store_path(store)
     _check_frame(tracks, "tracks", lines=True)
     if tracks.crs is None or CRS.from_user_input(tracks.crs).to_epsg() != WORK_EPSG:
@@ -328,7 +329,7 @@ def import_tracks(store: str | os.PathLike, tracks: gpd.GeoDataFrame, *, feedbac
             con.execute(insert, [_gpkg_blob(g, int(srs_id)), *values])
             km += float(g.length) / 1000.0
             if n % 200 == 0:
-                fb.step(n, len(new_idx), "writing tracks")
+                fb.step(n, len(new_idx), "writing tracks", lo=lo)
         ext = con.execute(f"SELECT min(ST_MinX({_quote(geom_col)})), min(ST_MinY({_quote(geom_col)})), "
                           f"max(ST_MaxX({_quote(geom_col)})), max(ST_MaxY({_quote(geom_col)})) "
                           f"FROM {_quote(TRACKS_LAYER)}").fetchone()
@@ -400,7 +401,7 @@ def import_gpx(
         frames.append(read_gpx(p, inspector=inspector))
         fb.step(n + 1, len(paths), f"read {os.path.basename(os.fspath(p))}", hi=50)
     tracks = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=WORK_EPSG)
-    return import_tracks(store, tracks, feedback=feedback)
+    return import_tracks(store, tracks, feedback=fb)
 
 
 def read_tracks(store: str | os.PathLike) -> gpd.GeoDataFrame:

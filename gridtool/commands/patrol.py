@@ -211,6 +211,12 @@ def _write_out(gdf: gpd.GeoDataFrame, out: str, layer: str, store: str) -> None:
     print(f"wrote {len(gdf)} row(s) to {out}" + (f" (layer {layer})" if low.endswith(".gpkg") else ""))
 
 
+def _bar(description: str):
+    from gridtool.cli_progress import BarFeedback
+
+    return BarFeedback(f"patrol {description}")
+
+
 def _date(t) -> str:
     return "never" if t is None or pd.isna(t) else t.strftime("%Y-%m-%d")
 
@@ -219,7 +225,8 @@ def _date(t) -> str:
 def _run_import(args: argparse.Namespace) -> int:
     from gridtool.patrol import import_gpx
 
-    res = import_gpx(args.store, args.files, inspector=args.inspector)
+    with _bar("import") as fb:
+        res = import_gpx(args.store, args.files, inspector=args.inspector, feedback=fb)
     print(f"imported {res.n_added} track(s), {res.km_added:.2f} km, into {args.store}"
           + (f"; skipped {res.n_skipped} already stored" if res.n_skipped else ""))
     return 0
@@ -233,7 +240,8 @@ def _run_coverage(args: argparse.Namespace) -> int:
     grids = _read_grids(gpath, args.level)
     roads = _read_roads(args.roads, gpath)
     now = resolve_now(args.now)
-    cov = patrol_coverage(tracks, grids, roads, days=args.days, now=now, buffer_m=args.buffer_m)
+    with _bar("coverage") as fb:
+        cov = patrol_coverage(tracks, grids, roads, days=args.days, now=now, buffer_m=args.buffer_m, feedback=fb)
     rows = []
     for r in cov.itertuples(index=False):
         share = "" if pd.isna(r.road_share) else f"{100 * r.road_share:.1f}%"
@@ -264,8 +272,9 @@ def _run_hotspots(args: argparse.Namespace) -> int:
     window = None if args.window_days == 0 else args.window_days
     if window is not None and window < 0:
         raise InputError(f"--window-days {args.window_days:g} is negative; expected days > 0, or 0 for no split")
-    hot = hotspots(findings, radius_m=args.radius_m, min_count=args.min_count, time_window_days=window,
-                   types=None if args.all_types else DUMPING_TYPES, now=args.now)
+    with _bar("hotspots") as fb:
+        hot = hotspots(findings, radius_m=args.radius_m, min_count=args.min_count, time_window_days=window,
+                       types=None if args.all_types else DUMPING_TYPES, now=args.now, feedback=fb)
     rows = [[str(r.rank), r.hotspot_id, str(r.n_findings), str(r.n_months), _date(r.first_found),
              _date(r.last_found), f"{r.score:.2f}", r.community_code or r.street_code or "",
              _short(r.finding_ids)] for r in hot.itertuples(index=False)]
