@@ -16,13 +16,13 @@ import argparse
 import os
 import sys
 import unicodedata
-
-import geopandas as gpd
-import pandas as pd
-import pyogrio
+from typing import TYPE_CHECKING
 
 from gridtool.errors import CRSError, InputError, ReadError
 from gridtool.kinds import GRID_KINDS, WORK_EPSG
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 LEVELS = [k.removeprefix("grid_") for k in GRID_KINDS]
 
@@ -111,6 +111,7 @@ def _grids_path(arg: str | None) -> str:
 
 
 def _layers(path: str) -> list[str]:
+    import pyogrio
     try:
         return [str(name) for name, _ in pyogrio.list_layers(path)]
     except Exception as exc:  # GDAL says "not recognized as a supported file format" etc.
@@ -119,6 +120,7 @@ def _layers(path: str) -> list[str]:
 
 
 def _read_work(path: str, layer: str, what: str) -> gpd.GeoDataFrame:
+    import pyogrio
     try:
         gdf = pyogrio.read_dataframe(path, layer=layer)
     except Exception as exc:
@@ -131,6 +133,8 @@ def _read_work(path: str, layer: str, what: str) -> gpd.GeoDataFrame:
 
 
 def _read_grids(path: str, level: str) -> gpd.GeoDataFrame:
+    import pandas as pd
+    import geopandas as gpd
     names = _layers(path)
     wanted = GRID_KINDS if level == "all" else [f"grid_{level}"]
     found = [k for k in wanted if k in names]
@@ -185,6 +189,7 @@ def _print_table(headers: list[str], rows: list[list[str]], right: set[int]) -> 
 
 
 def _as_text_times(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    import pandas as pd
     out = gdf.copy()
     for c in out.columns:
         if c != out.geometry.name and pd.api.types.is_datetime64_any_dtype(out[c]):
@@ -193,6 +198,8 @@ def _as_text_times(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _write_out(gdf: gpd.GeoDataFrame, out: str, layer: str, store: str) -> None:
+    import pyogrio
+    import pandas as pd
     if os.path.abspath(out) == os.path.abspath(store):
         raise InputError(f"--out {out!r} is the store itself; write results to another file")
     parent = os.path.dirname(os.path.abspath(out))
@@ -218,6 +225,7 @@ def _bar(description: str):
 
 
 def _date(t) -> str:
+    import pandas as pd
     return "never" if t is None or pd.isna(t) else t.strftime("%Y-%m-%d")
 
 
@@ -233,6 +241,7 @@ def _run_import(args: argparse.Namespace) -> int:
 
 
 def _run_coverage(args: argparse.Namespace) -> int:
+    import pandas as pd
     from gridtool.patrol import patrol_coverage, read_tracks, resolve_now
 
     tracks = read_tracks(args.store)
