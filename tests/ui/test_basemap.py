@@ -281,3 +281,27 @@ def test_key_lives_in_qsettings_not_in_the_project(tmp_path):
     assert layer.to_project_dict() == {"provider": "tianditu_vec_w", "annotation": True}
     save_key("", settings)
     assert load_key(settings) == ""
+
+
+def test_basemap_dialog_stores_key_in_settings_and_applies_source(qtbot, tmp_path):
+    from PyQt6.QtCore import QSettings
+
+    from ui.basemap_dialog import BasemapDialog
+
+    settings = QSettings(str(tmp_path / "gridtool.ini"), QSettings.Format.IniFormat)
+    layer = BasemapLayer(cache_dir=tmp_path)
+    dlg = BasemapDialog(layer, settings=settings)
+    qtbot.addWidget(dlg)
+    dlg.provider_combo.setCurrentIndex(dlg.provider_combo.findData("tianditu_img_c"))
+    assert dlg.key_edit.isEnabled()
+    dlg.key_edit.setText("  my-key ")
+    dlg.annotation.setChecked(False)
+    dlg.apply()
+    assert load_key(settings) == "my-key"
+    assert layer.provider == "tianditu_img_c" and layer.is_active() and len(layer.source.layers) == 1
+    assert layer.to_project_dict() == {"provider": "tianditu_img_c", "annotation": False}
+    dlg.provider_combo.setCurrentIndex(dlg.provider_combo.findData("xyz"))
+    dlg.url_edit.setText("https://example.org/tiles/{z}.png")
+    with pytest.raises(ValueError, match="lacks"):
+        dlg.apply()
+    assert layer.provider == "tianditu_img_c"  # unchanged after bad input
