@@ -1,6 +1,7 @@
 """``gridtool findings ...``: add, list, change status, import and export patrol findings.
 
-Every command takes ``--store STORE`` (a GeoPackage, created when missing) and optionally
+Every command takes ``--store STORE`` (a GeoPackage, created when missing, or the shared
+database ``postgresql://USER@HOST:PORT/DB``) and optionally
 ``--grids FILE`` (the GeoPackage whose grid layers place findings; default: the grids the
 store was created with, else the bundled Zhonglou district). Category, type and status
 accept English and Chinese names. ``add`` prints the new id on stdout only after the
@@ -17,12 +18,14 @@ from gridtool.errors import InputError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("findings", help="patrol findings: add, list, set-status, import, export")
+    p = sub.add_parser("findings", help="patrol findings: add, list, set-status, import, export, sync")
     fsub = p.add_subparsers(dest="findings_command", metavar="ACTION", parser_class=type(p))
     p.set_defaults(func=lambda args: (p.print_help(sys.stderr), 2)[1])
 
     def common(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--store", required=True, metavar="STORE.gpkg", help="the findings GeoPackage (created when missing)")
+        sp.add_argument("--store", required=True, metavar="STORE",
+                        help="the findings GeoPackage (created when missing), or the shared database "
+                             "postgresql://USER@HOST:PORT/DB[?schema=NAME] (password from ~/.pgpass or PGPASSWORD)")
         sp.add_argument("--grids", metavar="FILE.gpkg", help="grid layers that place findings (default: the store's, else Zhonglou)")
 
     a = fsub.add_parser("add", help="add one finding; prints its id once committed")
@@ -107,14 +110,60 @@ def register(sub: argparse._SubParsersAction) -> None:
     dl.add_argument("--set", action="append", default=[], metavar="TYPE=DAYS", help="e.g. --set illegal_dumping=2")
     dl.set_defaults(func=_deadlines)
 
+    sy = fsub.add_parser("sync", help="merge a field GeoPackage store into the shared PostgreSQL store (repeatable)")
+    sy.add_argument("--from", dest="from_store", required=True, metavar="FIELD.gpkg", help="the field store")
+    sy.add_argument("--to", dest="to_store", required=True, metavar="URL",
+                    help="the shared store: postgresql://USER@HOST:PORT/DB[?schema=NAME]")
+    sy.add_argument("--grids", metavar="FILE.gpkg", help="grid layers (default: the stores' own)")
+    sy.set_defaults(func=_sync)
+
 
 def _open(args: argparse.Namespace, *, must_exist: bool = False, actor: str | None = None):
     from gridtool.findings import FindingsStore
 
+    from gridtool.findings_pg import is_pg_url
+
+    if is_pg_url(args.store):
+        return FindingsStore.open(args.store.strip(), grids=args.grids, actor=actor)
     path = Path(args.store)
     if must_exist and not path.is_file():
         raise InputError(f"--store {args.store!r} does not exist; add a finding first or check the path")
     return FindingsStore.open(path, grids=args.grids, actor=actor)
+
+
+def _shown(store: str) -> str:
+    """The store as it may be printed (a URL without its password)."""
+    from gridtool.findings_pg import is_pg_url, redact_url
+
+    return redact_url(store) if is_pg_url(store) else store
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from gridtool.feedback import Feedback
+    from gridtool.findings import FindingsStore
+    from gridtool.findings_pg import is_pg_url
+    from gridtool.findings_sync import sync
+
+    if is_pg_url(args.from_store):
+        raise InputError(f"--from {_shown(args.from_store)!r} is a database; give the field GeoPackage (.gpkg) to merge")
+    if not Path(args.from_store).is_file():
+        raise InputError(f"--from {args.from_store!r} does not exist; give the field GeoPackage store to merge")
+    if not is_pg_url(args.to_store):
+        raise InputError(f"--to {args.to_store!r} is not a database URL; expected postgresql://USER@HOST:PORT/DB")
+    with FindingsStore.open(args.from_store, grids=args.grids) as src, \
+            FindingsStore.open(args.to_store.strip(), grids=args.grids) as dst:
+        rep = sync(src, dst, feedback=Feedback())
+    for sid, tid in rep.added:
+        print(f"added {sid}" + (f" as {tid}" if tid != sid else ""))
+    for sid, tid in rep.updated:
+        print(f"updated {sid}" + (f" ({tid})" if tid != sid else ""))
+    for c in rep.conflicts:
+        print(f"conflict {c.source_id}" + (f" ({c.target_id})" if c.target_id and c.target_id != c.source_id else "")
+              + f": {c.reason}")
+    for pr in rep.problems:
+        print(f"gridtool: warning: {pr}", file=sys.stderr)
+    print(f"gridtool: sync {rep.summary()}", file=sys.stderr)
+    return 0
 
 
 def _today(text: str | None) -> dt.date | None:
@@ -150,7 +199,7 @@ def _add(args: argparse.Namespace) -> int:
         if res.duplicates:
             ids = ", ".join(d.finding_id for d in res.duplicates)
             print(f"gridtool: warning: possible duplicate of {ids} (same type, open, within 50 m); if so run "
-                  f"'gridtool findings link-duplicate --store {args.store} {f.finding_id} {res.duplicates[0].finding_id}'",
+                  f"'gridtool findings link-duplicate --store {_shown(args.store)} {f.finding_id} {res.duplicates[0].finding_id}'",
                   file=sys.stderr)
     return 0
 
