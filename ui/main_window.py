@@ -206,6 +206,9 @@ class MainWindow(QMainWindow):
 
         self.analysis_menu = mb.addMenu("")
         self.analysis_menu.setObjectName("analysis_menu")
+        from ui.coverage_dialog import add_coverage_action  # Analysis → Coverage analysis…
+
+        add_coverage_action(self)
         self.findings_menu = mb.addMenu("")
         self.findings_menu.setObjectName("findings_menu")
         self.help_menu = mb.addMenu("")
