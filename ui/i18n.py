@@ -110,9 +110,11 @@ def load_catalog(lang: str, *, folder: Path | None = None) -> dict[str, dict[str
 class JsonTranslator(QTranslator):
     """A QTranslator reading merged JSON catalogs (see :func:`load_catalog`).
 
-    ``translate`` returns an empty string for unknown strings, which tells Qt to fall
-    back to the next translator and finally to the (English) source text. ``%n``
-    placeholders are filled in by Qt after translation.
+    ``translate`` returns ``None`` (a *null* QString) for unknown strings, which tells
+    Qt to fall back to the next translator and finally to the (English) source text.
+    Returning ``""`` instead would be taken as a translation to the empty string: Qt
+    then blanks every untranslated text, and even ``QImage.loadFromData`` fails
+    (measured with PyQt6 6.11). ``%n`` placeholders are filled in by Qt afterwards.
     """
 
     def __init__(self, lang: str, catalog: dict[str, dict[str, str]] | None = None, parent: Any = None) -> None:
@@ -123,13 +125,13 @@ class JsonTranslator(QTranslator):
 
     def translate(  # noqa: D102 - Qt virtual
         self, context: str | None, sourceText: str | None, disambiguation: str | None = None, n: int = -1
-    ) -> str:
+    ) -> str | None:
         if not sourceText:
-            return ""
+            return None
         found = self._catalog.get(context or "", {}).get(sourceText)
         if found is None:
             found = self._shared.get(sourceText)
-        return found or ""
+        return found or None
 
     def isEmpty(self) -> bool:  # noqa: N802 - Qt virtual
         return False

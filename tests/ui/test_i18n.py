@@ -243,10 +243,21 @@ def test_json_translator_lookup_and_catalog_merge(tmp_path, qapp):
     t = JsonTranslator("zh_CN", cat)
     assert t.translate("Ctx", "Open") == "打开"
     assert t.translate("Other", "OK") == "确定"  # shared context
-    assert t.translate("Ctx", "Unknown") == ""  # Qt falls back to the source
+    assert t.translate("Ctx", "Unknown") is None  # a null string: Qt falls back to the source
     QCoreApplication.installTranslator(t)
     try:
         assert QCoreApplication.translate("Ctx", "%n rows", None, 3) == "3 行"
+        assert QCoreApplication.translate("Ctx", "Not in the catalog") == "Not in the catalog"
+        # regression: an empty-string answer made Qt treat every string as translated to ""
+        from PyQt6.QtCore import QBuffer, QIODevice
+        from PyQt6.QtGui import QImage
+
+        img = QImage(8, 8, QImage.Format.Format_RGB32)
+        img.fill(0xFF336699)
+        buf = QBuffer()
+        buf.open(QIODevice.OpenModeFlag.WriteOnly)
+        img.save(buf, "PNG")
+        assert QImage().loadFromData(bytes(buf.data().data()))
     finally:
         QCoreApplication.removeTranslator(t)
     (d / "c.json").write_text(json.dumps({"Ctx": {"Open": "开启"}}), encoding="utf-8")
