@@ -301,7 +301,11 @@ def build_network(
         last = np.ones(coord_line.size, dtype=bool)
         last[:-1] = ~same
         ends = coords[first | last]
-        A, B, road = _split_at_points(A, B, road, ends, float(snap_tolerance_m))
+        # only dangling ends can be T-junctions: an end shared with another line is a
+        # junction already (looking up every end would cost a spatial query each)
+        allv, cnt = np.unique(np.concatenate([A, B]), axis=0, return_counts=True)
+        dangling = _rows_with_count_one(ends, allv, cnt)
+        A, B, road = _split_at_points(A, B, road, ends[dangling], float(snap_tolerance_m))
     fb.check()
     # merge vertices: exact duplicates first, then within tolerance
     m = A.shape[0]
@@ -327,6 +331,19 @@ def build_network(
     net = RoadNetwork.from_edges(node_xy, vertex_node[:m], vertex_node[m:], edge_road=road, crs=_crs_of(roads))
     fb.set_progress(100, "road graph ready")
     return net
+
+
+def _rows_with_count_one(rows: np.ndarray, uniq: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """True for each row of ``rows`` whose coordinates occur once (``uniq``/``counts`` from np.unique)."""
+    if rows.shape[0] == 0:
+        return np.zeros(0, dtype=bool)
+    view = np.dtype([("x", float), ("y", float)])
+    u = np.ascontiguousarray(uniq).view(view).ravel()
+    r = np.ascontiguousarray(rows).view(view).ravel()
+    pos = np.searchsorted(u, r)  # np.unique sorts rows lexicographically, as this structured order does
+    pos = np.clip(pos, 0, u.size - 1)
+    found = u[pos] == r
+    return found & (counts[pos] == 1)
 
 
 def _split_at_points(A: np.ndarray, B: np.ndarray, road: np.ndarray, pts: np.ndarray, tol: float):
