@@ -237,6 +237,13 @@ class MainWindow(QMainWindow):
             self.basemap_menu.setEnabled(False)
             return
         try:
+            from ui.basemap_dialog import fill_basemap_menu  # translated titles, key dialog, "Basemap settings…"
+
+            fill_basemap_menu(self, self.basemap_menu)
+            return
+        except ImportError:  # pragma: no cover
+            pass
+        try:
             from ui.basemap import provider_ids
         except ImportError:  # pragma: no cover
             return
@@ -580,6 +587,7 @@ class MainWindow(QMainWindow):
                 table.zoom_requested.connect(lambda b: self.canvas.zoom_to_bounds(tuple(b), margin=0.2))
             self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
             self.table_docks[layer.id] = dock
+            dock.destroyed.connect(lambda _obj=None, key=layer.id: self.table_docks.pop(key, None))
         dock.show()
         dock.raise_()
         return dock
