@@ -28,7 +28,6 @@ import re
 import shutil
 import sqlite3
 import tempfile
-import unicodedata
 import warnings as _pywarnings
 from dataclasses import dataclass, field
 from pathlib import Path
