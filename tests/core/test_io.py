@@ -344,3 +344,30 @@ def test_safe_join(tmp_path):
 
 def test_sample_gpkg_path(sample_gpkg):
     assert sample_gpkg_path() == sample_gpkg.resolve()
+
+
+KILL_SCRIPT = """
+import sys, numpy as np, geopandas as gpd, shapely
+from gridtool.io import write_layer
+n = 300_000
+g = gpd.GeoDataFrame({"v": np.arange(n)}, geometry=shapely.points(np.full(n, 490000.0), np.arange(n) + 3.5e6), crs=4549)
+print("writing", flush=True)
+write_layer(g, sys.argv[1], "big")
+"""
+
+
+def test_killed_write_leaves_a_readable_file(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    p = corpus.good_gpkg(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(p)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "writing"
+    time.sleep(0.5)
+    proc.kill()
+    proc.wait(timeout=30)
+    infos = {i.name: i.n_features for i in gio.list_layers(p)}
+    assert infos["transfer_stations"] == 3 and infos["grid_street_town"] == 3
+    assert infos.get("big", 300_000) == 300_000  # all or nothing
+    assert sqlite3.connect(p).execute("PRAGMA integrity_check").fetchone() == ("ok",)
