@@ -284,7 +284,10 @@ def build_network(
         geoms, road_of_geom = parts, part_road
     else:
         road_of_geom = np.arange(len(geoms), dtype=np.int64)
-    lines, line_idx = shapely.get_parts(geoms, return_index=True)
+    if np.any(shapely.get_type_id(geoms) == 5):  # MultiLineString
+        lines, line_idx = shapely.get_parts(geoms, return_index=True)
+    else:
+        lines, line_idx = geoms, np.arange(len(geoms))
     line_road = road_of_geom[line_idx]
     coords, coord_line = shapely.get_coordinates(lines, return_index=True)
     fb.check()
@@ -295,25 +298,22 @@ def build_network(
     seg_a = np.flatnonzero(same)
     A, B = coords[seg_a], coords[seg_a + 1]
     road = line_road[coord_line[seg_a]]
+    both = np.concatenate([A, B])
+    uniq, inverse, counts = _unique_xy(both)
     if join_t_junctions:
-        first = np.ones(coord_line.size, dtype=bool)
-        first[1:] = ~same
-        last = np.ones(coord_line.size, dtype=bool)
-        last[:-1] = ~same
-        ends = coords[first | last]
-        # only dangling ends can be T-junctions: an end shared with another line is a
-        # junction already (looking up every end would cost a spatial query each)
-        allv, cnt = np.unique(np.concatenate([A, B]), axis=0, return_counts=True)
-        dangling = _rows_with_count_one(ends, allv, cnt)
-        A, B, road = _split_at_points(A, B, road, ends[dangling], float(snap_tolerance_m))
+        # a vertex used once is a dangling line end, the only place a T-junction can be
+        # (an end shared with another line is a junction already)
+        n_before = A.shape[0]
+        A, B, road = _split_at_points(A, B, road, uniq[counts == 1], float(snap_tolerance_m))
+        if A.shape[0] != n_before:
+            both = np.concatenate([A, B])
+            uniq, inverse, counts = _unique_xy(both)
     fb.check()
-    # merge vertices: exact duplicates first, then within tolerance
+    # merge vertices: exact duplicates (above), then within tolerance
     m = A.shape[0]
-    uniq, inverse = np.unique(np.concatenate([A, B]), axis=0, return_inverse=True)
-    inverse = inverse.ravel()
     fb.set_progress(30, "merging road vertices")
     if snap_tolerance_m > 0 and uniq.shape[0] > 1:
-        pairs = cKDTree(uniq).query_pairs(r=float(snap_tolerance_m), output_type="ndarray")
+        pairs = cKDTree(uniq, balanced_tree=False, compact_nodes=False).query_pairs(r=float(snap_tolerance_m), output_type="ndarray")
         if pairs.size:
             g = sp.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(uniq.shape[0],) * 2)
             _, cluster = csgraph.connected_components(g, directed=False)
@@ -333,17 +333,11 @@ def build_network(
     return net
 
 
-def _rows_with_count_one(rows: np.ndarray, uniq: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """True for each row of ``rows`` whose coordinates occur once (``uniq``/``counts`` from np.unique)."""
-    if rows.shape[0] == 0:
-        return np.zeros(0, dtype=bool)
-    view = np.dtype([("x", float), ("y", float)])
-    u = np.ascontiguousarray(uniq).view(view).ravel()
-    r = np.ascontiguousarray(rows).view(view).ravel()
-    pos = np.searchsorted(u, r)  # np.unique sorts rows lexicographically, as this structured order does
-    pos = np.clip(pos, 0, u.size - 1)
-    found = u[pos] == r
-    return found & (counts[pos] == 1)
+def _unique_xy(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(xy, axis=0)`` with inverse and counts, through a fast 1-D complex sort."""
+    z = np.ascontiguousarray(xy, dtype=float).view(np.complex128).ravel()
+    uz, inverse, counts = np.unique(z, return_inverse=True, return_counts=True)
+    return np.column_stack([uz.real, uz.imag]), inverse.ravel(), counts
 
 
 def _split_at_points(A: np.ndarray, B: np.ndarray, road: np.ndarray, pts: np.ndarray, tol: float):
