@@ -106,10 +106,32 @@
     } else {
       f = L.polygon(layer.coords[i].map(function (poly) { return poly.map(latlngsOfRing); }), opts);
     }
+    f._gtIndex = i;  // popups and tooltips are bound lazily, by one handler per layer (see bindLazy)
+    return f;
+  }
+
+  // One click/hover handler per layer instead of a popup and tooltip per feature: 100k
+  // features then cost 100k small objects, not 300k closures.
+  function ensureBound(layer, f) {
+    if (f._gtBound) return;
+    f._gtBound = true;
+    var i = f._gtIndex;
     f.bindPopup(function () { return buildPopup(layer, i); }, {maxWidth: 360});
     if (layer.tooltipField) f.bindTooltip(function () { return tooltipText(layer, i); }, {sticky: true});
-    f._gtIndex = i;
-    return f;
+  }
+  function bindLazy(layer, group) {
+    group.on("click", function (e) {
+      var f = e.layer || e.propagatedFrom;
+      if (!f || f._gtIndex === undefined || f._gtBound) return;
+      ensureBound(layer, f);
+      f.openPopup(e.latlng);
+    });
+    group.on("mouseover", function (e) {
+      var f = e.layer || e.propagatedFrom;
+      if (!f || f._gtIndex === undefined || f._gtBound) return;
+      ensureBound(layer, f);
+      if (f.openTooltip) f.openTooltip(e.latlng);
+    });
   }
 
   function init() {
@@ -120,6 +142,9 @@
     var counts = {};
     var handles = [];
     var txt = data.text;
+    var pending = 0;  // clustered layers still loading in chunks
+    var finished = false;
+    function chunkDone() { pending--; if (finished && pending === 0) report(); }
 
     if (data.basemap) {
       L.tileLayer(data.basemap.url, {
@@ -135,12 +160,19 @@
       for (var i = 0; i < n; i++) feats[i] = makeFeature(layer, i, renderer);
       var group;
       if (layer.cluster) {
-        group = L.markerClusterGroup({chunkedLoading: true, disableClusteringAtZoom: 17, maxClusterRadius: 50});
+        var done = !layer.visible || !feats.length;  // hidden groups cluster only when shown
+        if (!done) pending++;
+        group = L.markerClusterGroup({
+          chunkedLoading: true, disableClusteringAtZoom: 17, maxClusterRadius: 50,
+          chunkProgress: function (processed, total) { if (total > 0 && processed >= total && !done) { done = true; setTimeout(chunkDone, 0); } }
+        });
+        if (layer.visible) group.addTo(map);
         group.addLayers(feats);
       } else {
         group = L.featureGroup(feats);
       }
-      if (layer.visible) group.addTo(map);
+      bindLazy(layer, group);
+      if (layer.visible && !map.hasLayer(group)) group.addTo(map);
       if (layer.labels) {
         // labels show only from the layer's label zoom on, and only with their layer
         var labelGroup = L.layerGroup();
@@ -271,6 +303,7 @@
         box.appendChild(input); box.appendChild(list);
         function go(hit) {
           var h = handles[hit[1]], f = h.feats[hit[2]];
+          ensureBound(h.layer, f);
           if (h.group.zoomToShowLayer) h.group.zoomToShowLayer(f, function () { f.openPopup(); });
           else {
             if (f.getBounds) map.fitBounds(f.getBounds(), {maxZoom: 16}); else map.setView(f.getLatLng(), 17);
@@ -327,6 +360,7 @@
       status.setAttribute("data-errors", JSON.stringify(errors));
       status.setAttribute("data-legend", document.getElementById("gt-legend") ? "1" : "0");
       status.setAttribute("data-pwned", String(window.__pwned || 0));
+      status.setAttribute("data-ms", String(Math.round(performance.now())));
       document.title = (data.meta.title || "map") + " ✓";
     }
     document.body.appendChild(status);
@@ -334,9 +368,12 @@
     if (data.test) {
       status.setAttribute("data-popups", String(renderAllPopups()));
       // open a few popups for real, through Leaflet, to exercise its own code paths too
-      handles.forEach(function (h) { if (h.feats.length && !h.layer.cluster) { h.feats[0].openPopup(); h.feats[0].openTooltip && h.feats[0].openTooltip(); } });
+      handles.forEach(function (h) {
+        if (h.feats.length && !h.layer.cluster) { ensureBound(h.layer, h.feats[0]); h.feats[0].openPopup(); if (h.feats[0].getTooltip()) h.feats[0].openTooltip(); }
+      });
     }
-    report();
+    finished = true;
+    if (pending === 0) report();
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
