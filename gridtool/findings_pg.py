@@ -47,7 +47,7 @@ from gridtool.errors import InputError, ReadError
 from gridtool.kinds import WORK_EPSG
 
 __all__ = [
-    "PostgresBackend", "PgLocation", "parse_pg_url", "redact_url", "is_pg_url", "MIGRATIONS", "migrate",
+    "build_pg_url", "PostgresBackend", "PgLocation", "parse_pg_url", "redact_url", "is_pg_url", "MIGRATIONS", "migrate",
     "schema_version", "grant_read_only", "StorePermissionError", "PasswordInURLWarning", "READ_ONLY_ROLE",
 ]
 
@@ -90,6 +90,29 @@ def redact_url(url: str) -> str:
     query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
     query = [(k, "***" if k.lower() == "password" else v) for k, v in query]
     return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, urllib.parse.urlencode(query), ""))
+
+
+def build_pg_url(host: str, port: int | str | None, database: str, user: str | None = None,
+                 schema: str | None = None) -> str:
+    """``postgresql://USER@HOST:PORT/DB?schema=NAME`` from its parts (no password: it never goes in a URL)."""
+    host, database = str(host or "").strip(), str(database or "").strip()
+    if not host or not database:
+        raise InputError("a database connection needs a host and a database name, e.g. localhost and gridtool")
+    q = urllib.parse.quote
+    netloc = (q(user.strip(), safe="") + "@" if user and user.strip() else "") + (f"[{host}]" if ":" in host else host)
+    if port not in (None, ""):
+        try:
+            p = int(port)
+        except (TypeError, ValueError):
+            p = -1
+        if not 0 < p < 65536:
+            raise InputError(f"port {port!r} is not a TCP port; expected 1-65535 (PostgreSQL's default is 5432)")
+        netloc += f":{p}"
+    url = f"postgresql://{netloc}/{q(database, safe='')}"
+    if schema and schema.strip() and schema.strip() != "gridtool":
+        url += "?schema=" + q(schema.strip(), safe="")
+    parse_pg_url(url)  # validates the schema name
+    return url
 
 
 @dataclass(frozen=True)
@@ -376,10 +399,13 @@ class PostgresBackend:
         ``~/.cache/gridtool/pg-photos/``). The database holds the photos; this is a cache.
     connect_timeout_s
         How long to wait for the server.
+    password
+        A password typed in by the user (the UI asks each time); used for this
+        connection only, never stored or shown.
     """
 
     def __init__(self, url: str, *, photo_cache_dir: str | os.PathLike[str] | None = None,
-                 connect_timeout_s: int = 10) -> None:
+                 connect_timeout_s: int = 10, password: str | None = None) -> None:
         import psycopg
 
         self._loc = parse_pg_url(url)
@@ -395,11 +421,15 @@ class PostgresBackend:
         self._lock = threading.RLock()
         self._in_tx = False
         try:
+            extra = {"password": password} if password else {}
             self._conn = psycopg.connect(self._loc.conninfo, autocommit=True, connect_timeout=connect_timeout_s,
-                                         application_name="gridtool")
+                                         application_name="gridtool", **extra)
         except psycopg.OperationalError as exc:
+            msg = _first_line(exc, self._loc)
+            if password:
+                msg = msg.replace(password, "***")
             raise ReadError(
-                f"--store {self.location!r}: cannot connect to the database ({_first_line(exc, self._loc)}); check "
+                f"--store {self.location!r}: cannot connect to the database ({msg}); check "
                 "host, port and database name, that the server runs, and that the password is in ~/.pgpass "
                 "(or PGPASSFILE / PGPASSWORD)"
             ) from None

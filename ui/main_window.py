@@ -184,6 +184,10 @@ class MainWindow(QMainWindow):
         self.export_menu = self.file_menu.addMenu("")
         self._add_export_actions()
         self.file_menu.addSeparator()
+        from ui.db_connect_dialog import add_db_connect_action  # File → Connect to database…
+
+        add_db_connect_action(self)
+        self.file_menu.addSeparator()
         self.file_menu.addAction(a["quit"])
 
         self.view_menu = mb.addMenu("")
