@@ -1106,12 +1106,18 @@ class FindingsStore:
         ]
 
     def photos(self, finding_id: str | None = None) -> list[StoredPhoto]:
-        """Photos of one finding (or of all), with their paths inside the photo folder."""
+        """Photos of one finding (or of all), with their paths inside the photo folder.
+
+        On PostgreSQL the files of one finding's photos are fetched into the local cache;
+        listing all photos does not fetch them (use ``backend.materialize_photo``).
+        """
         from gridtool.paths import safe_join
 
         rows = self.backend.select_photos([finding_id] if finding_id is not None else None)
-        fetch = getattr(self.backend, "materialize_photo", None)  # PostgreSQL: bytes in the database
-        if fetch is not None:
+        # PostgreSQL keeps the bytes in the database: fetch one finding's photos into the
+        # local cache (not every photo of the store when all are listed, e.g. for an export).
+        fetch = getattr(self.backend, "materialize_photo", None)
+        if fetch is not None and finding_id is not None:
             for r in rows:
                 fetch(r["stored_name"], Path(safe_join(self.photo_dir, r["stored_name"])))
         return [
