@@ -229,6 +229,10 @@ class MainWindow(QMainWindow):
         fn = getattr(pe, "add_export_actions", None)
         if callable(fn):
             fn(self, self.export_menu)
+            from ui.export_html_dialog import add_export_html_action  # File → Export → HTML map…
+
+            self.export_menu.addSeparator()
+            add_export_html_action(self, self.export_menu)
             return
         dlg = getattr(pe, "export_dialog", None) or getattr(pe, "ExportDialog", None)
         if dlg is not None:
