@@ -71,6 +71,7 @@ class MainWindow(QMainWindow):
 
     projectLoaded = pyqtSignal(object)
     layerAdded = pyqtSignal(object)
+    findingsStoreChanged = pyqtSignal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -78,6 +79,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.layer_list = LayerList()
         self.current_project: Project | None = None
+        self.findings_store: Any = None  # gridtool.findings.FindingsStore; see set_findings_store
         self.canvas = MapCanvas(self.layer_list, self)
         self.setCentralWidget(self.canvas)
         self.basemap = self._make_basemap()
@@ -215,6 +217,9 @@ class MainWindow(QMainWindow):
         add_coverage_action(self)
         self.findings_menu = mb.addMenu("")
         self.findings_menu.setObjectName("findings_menu")
+        from ui.findings_panel import install_findings_ui  # Findings menu, findings panel, store map layer
+
+        install_findings_ui(self)
         self.help_menu = mb.addMenu("")
         self.help_menu.addAction(a["about"])
 
@@ -561,6 +566,14 @@ class MainWindow(QMainWindow):
         self.layer_list.append(lyr)
         self.layerAdded.emit(lyr)
         return lyr
+
+    def set_findings_store(self, store: Any) -> None:
+        """Make ``store`` (a :class:`gridtool.findings.FindingsStore` or None) the findings store; closes the old one."""
+        old = self.findings_store
+        self.findings_store = store
+        self.findingsStoreChanged.emit(store)
+        if old is not None and old is not store:
+            old.close()
 
     def add_analysis_action(self, action: QAction) -> None:
         """Put ``action`` into the Analysis menu (coverage, siting …)."""
