@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from gridtool.atomic import atomic_path
 from gridtool.errors import InputError
 
 __all__ = ["write_coverage_report"]
@@ -134,13 +134,6 @@ def write_coverage_report(result, path: str | os.PathLike[str], *, facility_kind
             "population": "服务人口 population", "assigned_tpd": "分配量(t/d)", "capacity_tpd": "设计规模(t/d)",
             "load_pct": "负荷率(%)", "overloaded": "超负荷 overloaded",
         }, pct_cols=("load_pct",), bad_rows=list(ld["overloaded"].astype(bool)))
-    fd, tmp = tempfile.mkstemp(suffix=".xlsx", prefix=".tmp-", dir=str(p.parent))
-    os.close(fd)
-    try:
+    with atomic_path(p) as tmp:
         wb.save(tmp)
-        os.replace(tmp, p)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return p

@@ -35,7 +35,6 @@ import contextlib
 import hashlib
 import os
 import re
-import tempfile
 import threading
 import urllib.parse
 import warnings
@@ -43,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
+from gridtool.atomic import atomic_write_bytes
 from gridtool.errors import InputError, ReadError
 from gridtool.kinds import WORK_EPSG
 
@@ -650,15 +650,7 @@ class PostgresBackend:
         if data is None:
             return path
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        atomic_write_bytes(path, data, durable=False)  # a cache: the database holds the photo
         return path
 
     # -- sync bookkeeping -------------------------------------------------------------------

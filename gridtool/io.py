@@ -39,6 +39,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from gridtool.atomic import fsync_dir, fsync_file
 from gridtool.crs import WORK_CRS, crs_label, parse_crs, to_work_crs
 from gridtool.errors import InputError, ReadError
 from gridtool.kinds import get_kind, kind_of_layer_name
@@ -902,7 +903,7 @@ def write_layer(gdf: gpd.GeoDataFrame, path: str | os.PathLike, layer: str, *, m
             expected = len(gdf) + (_count(target, layer) if append else 0)
             if n != expected:
                 raise ReadError(f"{target}:{layer}: wrote {n} features, expected {expected}; the file was not changed")
-            _fsync(tmp)
+            fsync_file(tmp)
         if is_gpkg and target.exists():
             # copy the result back through SQLite itself: one transaction on the target,
             # safe for connections that have it open (also in WAL mode), unlike a rename
@@ -912,7 +913,7 @@ def write_layer(gdf: gpd.GeoDataFrame, path: str | os.PathLike, layer: str, *, m
             if target.exists():
                 shutil.copymode(target, tmp)
             os.replace(tmp, target)
-            _fsync_dir(target.parent)
+            fsync_dir(target.parent)
     except BaseException:
         for leftover in (tmp, Path(str(tmp) + "-journal"), Path(str(tmp) + "-wal"), Path(str(tmp) + "-shm")):
             with contextlib.suppress(OSError):
@@ -962,23 +963,3 @@ def _restore_sqlite(src: Path, dst: Path) -> None:
         ) from None
     finally:
         con.close()
-
-
-def _fsync(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    if os.name != "posix":
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

@@ -13,10 +13,10 @@ import datetime as dt
 import hashlib
 import math
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from gridtool.atomic import atomic_write_bytes
 from gridtool.errors import ReadError
 from gridtool.paths import safe_join
 
@@ -211,31 +211,8 @@ def copy_into_folder(info: PhotoInfo, folder: str | os.PathLike[str]) -> str:
     data = info.path.read_bytes()
     if hashlib.sha256(data).hexdigest() != info.sha256:
         raise ReadError(f"photo {str(info.path)!r} changed while it was being imported; try again")
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=info.ext, dir=dest_dir)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_dir(dest_dir)
+    atomic_write_bytes(target, data)
     return name
-
-
-def _fsync_dir(folder: Path) -> None:
-    if os.name != "posix":  # directories cannot be opened for fsync on Windows
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def ground_distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:

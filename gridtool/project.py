@@ -34,13 +34,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, Sequence, runtime_checkable
 
 import geopandas as gpd
 
+from gridtool.atomic import atomic_write_text
 from gridtool.errors import InputError, ReadError
 from gridtool.kinds import KINDS, kind_of_layer_name
 from gridtool.styles import (
@@ -302,17 +302,7 @@ def save_project(project: Project, path: str | os.PathLike[str]) -> Path:
         "settings": project.settings,
     }
     text = json.dumps(doc, ensure_ascii=False, indent=2, default=_json_default)
-    fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=str(base))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, p)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_text(p, text)
     project.path = str(p.resolve())
     return p
 

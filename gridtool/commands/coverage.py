@@ -18,12 +18,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from gridtool.atomic import atomic_path
 from gridtool.errors import InputError, ReadError
 from gridtool.feedback import Feedback
 
@@ -131,21 +131,13 @@ def _write_gpkg(layers: dict, path: str) -> None:
         raise InputError(f"--out {path!r} must end in .gpkg")
     if not p.parent.exists():
         raise InputError(f"--out folder {str(p.parent)!r} does not exist; create it first")
-    fd, tmp = tempfile.mkstemp(suffix=".gpkg", prefix=".tmp-", dir=str(p.parent))
-    os.close(fd)
-    os.unlink(tmp)
-    try:
+    with atomic_path(p, create=False) as tmp:
         for name, gdf in layers.items():
             out = gdf.copy()
             for c in out.columns:
                 if c != out.geometry.name and (isinstance(out[c].dtype, pd.CategoricalDtype) or out[c].dtype == object):
                     out[c] = out[c].astype(object).where(out[c].notna(), None)
             out.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
-        os.replace(tmp, p)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _street_table(result, sources, streets) -> pd.DataFrame:

@@ -27,7 +27,6 @@ import datetime as _dt
 import io as _io
 import os
 import re
-import tempfile
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +38,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridtool.atomic import atomic_write_text
 from gridtool.errors import InputError
 from gridtool.export import html_assets as assets
 from gridtool.export.escape import html_text, json_safe, script_json
@@ -465,15 +465,4 @@ def export_html_map(
     if not out.parent.exists():
         raise InputError(f"--out folder {str(out.parent)!r} does not exist; create it first")
     page = build_html_map(layers, options, **kwargs)
-    fd, tmp = tempfile.mkstemp(prefix=".", suffix=".html.tmp", dir=str(out.parent))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(page)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, out)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return out
+    return atomic_write_text(out, page)

@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from gridtool.atomic import atomic_path, atomic_write_text
 from gridtool.errors import InputError
 from gridtool.findings import OVERDUE_COLOR, FindingsStore, term_label
 
@@ -107,7 +108,8 @@ def export_csv(store: FindingsStore, path: str | os.PathLike[str], *, today: dt.
         out[col] = [v.strftime("%Y-%m-%d %H:%M") if v is not None and v == v else "" for v in out[col]]
     out.columns = [zh for _, zh in COLUMNS]
     p = Path(path)
-    out.to_csv(p, index=False, encoding="utf-8-sig")
+    with atomic_path(p) as tmp:
+        out.to_csv(tmp, index=False, encoding="utf-8-sig")
     return p
 
 
@@ -125,10 +127,8 @@ def export_geojson(store: FindingsStore, path: str | os.PathLike[str], *, today:
         props["status_key"] = r["_status"]
         feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
                       "properties": props})
-    p = Path(path)
-    p.write_text(json.dumps({"type": "FeatureCollection", "features": feats}, ensure_ascii=False, indent=1),
-                 encoding="utf-8")
-    return p
+    return atomic_write_text(Path(path), json.dumps({"type": "FeatureCollection", "features": feats},
+                                                     ensure_ascii=False, indent=1))
 
 
 def _sheet_title(text: str, used: set[str]) -> str:
@@ -227,7 +227,8 @@ def export_xlsx(store: FindingsStore, path: str | os.PathLike[str], *, today: dt
     for street, sub in table.assign(_s=table["street"].replace("", "(无)")).groupby("_s", sort=True):
         findings_sheet(f"街道-{street}", sub)
     p = Path(path)
-    wb.save(p)
+    with atomic_path(p) as tmp:
+        wb.save(tmp)
     return p
 
 
