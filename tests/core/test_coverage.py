@@ -227,3 +227,66 @@ def test_targets_defaults_edit_and_json(tmp_path):
     assert back == t
     with pytest.raises(ReadError):
         Targets.from_json(tmp_path / "missing.json")
+
+
+def _brute_nearest(d, f, r):
+    """Reference: nearest facility by full distance matrix; ties broken like cKDTree is not
+    assumed, so callers compare distances exactly and positions only where the nearest is unique."""
+    full = np.sqrt((d[:, None, 0] - f[None, :, 0]) ** 2 + (d[:, None, 1] - f[None, :, 1]) ** 2)
+    best = full.min(axis=1)
+    unique = (full == best[:, None]).sum(axis=1) == 1
+    inside = best <= r if r is not None else np.ones(d.shape[0], dtype=bool)
+    return np.argmin(full, axis=1), best, unique, inside
+
+
+@pytest.mark.parametrize("case", ["uniform", "lattice_ties", "duplicates", "no_radius", "clustered", "one_facility"])
+def test_cell_grid_path_is_exact(case, monkeypatch):
+    import gridtool.coverage as cov
+
+    monkeypatch.setattr(cov, "_GRID_MIN_POINTS", 0)  # grid on small inputs too
+    rng = np.random.default_rng(5)
+    r = 120.0
+    if case == "uniform":
+        d, f = rng.uniform(0, 3000, (20_000, 2)) + (480_000, 3_500_000), rng.uniform(0, 3000, (60, 2)) + (480_000, 3_500_000)
+    elif case == "lattice_ties":  # points on cell borders and equidistant from two facilities
+        d, f, r = rng.integers(0, 200, (20_000, 2)) * 10.0, rng.integers(0, 200, (80, 2)) * 10.0, 50.0
+    elif case == "duplicates":
+        f = rng.uniform(0, 2000, (30, 2))
+        d, f = rng.uniform(0, 2000, (20_000, 2)), np.vstack([f, f[:10]])
+    elif case == "no_radius":
+        d, f, r = rng.uniform(0, 3000, (20_000, 2)), rng.uniform(0, 3000, (40, 2)), None
+    elif case == "clustered":
+        d = np.vstack([rng.normal(0, 5, (10_000, 2)), rng.normal(3000, 400, (10_000, 2))])
+        f = rng.uniform(-100, 3000, (20, 2))
+    else:
+        d, f = rng.uniform(0, 1000, (20_000, 2)), np.array([[500.0, 500.0]])
+    assert cov._cell_owners(d, f, cKDTree(f), r) is not None
+    pos, dist = nearest_xy(d, f, max_distance_m=r)
+    arg, best, unique, inside = _brute_nearest(d, f, r)
+    assert np.array_equal(pos >= 0, inside)
+    assert np.array_equal(dist[inside], best[inside])  # bit for bit: same formula as cKDTree
+    assert np.isnan(dist[~inside]).all() and (pos[~inside] == -1).all()
+    sel = inside & unique
+    assert np.array_equal(pos[sel], arg[sel])
+    tie = inside & ~unique
+    if tie.any():  # a tied point gets one of the tied facilities
+        dx, dy = (d[tie] - f[pos[tie]]).T
+        assert np.array_equal(np.sqrt(dx * dx + dy * dy), best[tie])
+    # the grid answers most points without a search, and agrees with the plain KD-tree path
+    monkeypatch.setattr(cov, "_GRID_MIN_POINTS", 1 << 60)
+    pos_kd, dist_kd = nearest_xy(d, f, max_distance_m=r)
+    assert np.array_equal(dist, dist_kd, equal_nan=True)
+    assert np.array_equal(pos[sel], pos_kd[sel])
+
+
+def test_points_xy_rejects_missing_empty_nan_and_non_points():
+    fac = points([[0, 0]])
+    for geoms, pattern in (
+        ([shapely.Point(1, 1), None], "without geometry"),
+        ([shapely.Point(1, 1), shapely.Point()], "without geometry"),
+        ([shapely.Point(np.nan, 1), shapely.Point(1, 1)], "NaN"),
+        ([shapely.Point()] + [shapely.LineString([(0, 0), (1, 1)])], "without geometry"),
+        ([shapely.MultiPoint([(0, 0), (1, 1)])], "Point"),
+    ):
+        with pytest.raises(InputError, match=pattern):
+            nearest(gpd.GeoDataFrame(geometry=geoms, crs=4549), fac)
