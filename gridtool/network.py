@@ -67,6 +67,27 @@ REASONS: dict[int, str | None] = {
 }
 
 
+class _LazyComponent:
+    """Data descriptor of :attr:`RoadNetwork.component`: the labels given to the
+    constructor, or (given None) computed by :func:`_components` on first read, so that
+    queries that never look at components (e.g. :func:`node_distances`) skip the work."""
+
+    def __set_name__(self, owner, name: str) -> None:
+        self._key = "_" + name
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return None  # the dataclass default
+        labels = obj.__dict__.get(self._key)
+        if labels is None:
+            labels = _components(obj.adjacency)
+            obj.__dict__[self._key] = labels
+        return labels
+
+    def __set__(self, obj, value) -> None:
+        obj.__dict__[self._key] = None if value is None else np.asarray(value)
+
+
 @dataclass(frozen=True, eq=False)
 class RoadNetwork:
     """An undirected road graph in a metric CRS.
@@ -86,7 +107,8 @@ class RoadNetwork:
         ``(n, n)`` symmetric CSR matrix holding the shortest edge between two nodes (so
         ``csgraph`` routines can run with ``directed=True``, which is faster).
     component
-        ``(n,)`` connected-component label of each node (0 = the largest piece).
+        ``(n,)`` connected-component label of each node (0 = the largest piece); pass
+        None (the default) to have it computed on first use.
     crs
         The CRS of the road layer (or None).
     """
@@ -97,7 +119,7 @@ class RoadNetwork:
     edge_length_m: np.ndarray
     edge_road: np.ndarray
     adjacency: sp.csr_matrix
-    component: np.ndarray
+    component: np.ndarray = _LazyComponent()  # type: ignore[assignment]
     crs: object = None
 
     @property
@@ -113,11 +135,17 @@ class RoadNetwork:
         return int(self.component.max()) + 1 if self.component.size else 0
 
     @cached_property
-    def _node_index(self) -> tuple:
-        """KD-tree of the nodes that have an edge, their node ids, and one edge per node."""
+    def _node_edge(self) -> np.ndarray:
+        """One edge of every node (-1 for a node without edges)."""
         node_edge = np.full(self.n_nodes, -1, dtype=np.int64)
         node_edge[self.edge_v] = np.arange(self.n_edges)
         node_edge[self.edge_u] = np.arange(self.n_edges)
+        return node_edge
+
+    @cached_property
+    def _node_index(self) -> tuple:
+        """KD-tree of the nodes that have an edge, their node ids, and one edge per node."""
+        node_edge = self._node_edge
         used = np.flatnonzero(node_edge >= 0)
         tree = cKDTree(self.node_xy[used], balanced_tree=False, compact_nodes=False)
         return tree, used, node_edge
@@ -200,19 +228,20 @@ class RoadNetwork:
             if np.any(~np.isfinite(length)) or np.any(length < 0):
                 raise InputError("`edge_length_m` must be finite and >= 0")
         road = np.full(u.shape, -1, dtype=np.int64) if edge_road is None else np.asarray(edge_road, dtype=np.int64).ravel()
-        keep = u != v
+        keep = u != v  # (the compress also copies, so the network never shares the caller's arrays)
         u, v, length, road = u[keep], v[keep], length[keep], road[keep]
         adjacency = _adjacency(n, u, v, length)
-        component = _components(adjacency)
-        return cls(node_xy, u, v, length, road, adjacency, component, crs)
+        return cls(node_xy, u, v, length, road, adjacency, None, crs)  # components on first use
 
 
 def _adjacency(n: int, u: np.ndarray, v: np.ndarray, length: np.ndarray) -> sp.csr_matrix:
     """Symmetric CSR holding the shortest of parallel edges (a plain CSR would sum them)."""
     # explicit zeros stay edges in scipy's csgraph (the matrix is built without eliminate_zeros)
     w = np.asarray(length, dtype=float)
-    rows = np.concatenate([u, v])
-    cols = np.concatenate([v, u])
+    # int32 node ids (what csgraph works in) halve the index arrays to sort
+    idx = np.int32 if n < np.iinfo(np.int32).max else np.int64
+    rows = np.concatenate([u, v], dtype=idx, casting="unsafe")
+    cols = np.concatenate([v, u], dtype=idx, casting="unsafe")
     data = np.concatenate([w, w])
     m = sp.csr_matrix((data, (rows, cols)), shape=(n, n))  # sums duplicates
     if m.nnz != rows.size:  # parallel edges: keep the shortest
@@ -525,7 +554,28 @@ def _point_segment_d2(network: RoadNetwork, xy: np.ndarray, edges: np.ndarray) -
     return np.einsum("...j,...j->...", d, d)
 
 
-def _nearest_edge(network: RoadNetwork, xy: np.ndarray, max_snap_m: float | None, chunk: int = 1 << 16) -> np.ndarray:
+def _exact_nodes(network: RoadNetwork, xy: np.ndarray) -> np.ndarray:
+    """The node with an edge lying exactly at each point (-1 if none, or if two such nodes do).
+
+    The points are sorted as complex numbers (x, then y) and every node is looked up
+    among them by binary search: no KD-tree is built.
+    """
+    node_edge = network._node_edge
+    pz = np.ascontiguousarray(xy, dtype=float).view(np.complex128).ravel()
+    uz, inv = np.unique(pz, return_inverse=True)
+    nz = np.ascontiguousarray(network.node_xy, dtype=float).view(np.complex128).ravel()
+    j = np.minimum(np.searchsorted(uz, nz), uz.size - 1)
+    hit = np.flatnonzero((uz[j] == nz) & (node_edge >= 0))
+    node_of = np.full(uz.size, -1, dtype=np.int64)
+    if hit.size:
+        node_of[j[hit]] = hit
+        node_of[np.bincount(j[hit], minlength=uz.size) > 1] = -1  # duplicate nodes: the KD-tree decides
+    return node_of[inv.ravel()]
+
+
+def _nearest_edge(
+    network: RoadNetwork, xy: np.ndarray, max_snap_m: float | None, chunk: int = 1 << 16, *, at_nodes: bool = True
+) -> np.ndarray:
     """Exact nearest edge of each point (-1 beyond ``max_snap_m``), with KD-trees only.
 
     The nearest node with an edge gives an upper bound ``d0`` of the distance to the
@@ -533,9 +583,20 @@ def _nearest_edge(network: RoadNetwork, xy: np.ndarray, max_snap_m: float | None
     nearest piece midpoints are searched, doubling ``k`` for the points whose ``k``-th
     midpoint is still within that bound, so no candidate is missed.
     """
-    node_tree, used, node_edge = network._node_index
     n = xy.shape[0]
     out = np.full(n, -1, dtype=np.int64)
+    if at_nodes and 0 < n <= network.n_nodes:
+        # points lying exactly on a node (facilities placed at junctions) need no search;
+        # the edge is the one the KD-tree path below would give (node_edge of that node)
+        at = _exact_nodes(network, xy)
+        found = at >= 0
+        if found.any():
+            out[found] = network._node_edge[at[found]]
+            rest = np.flatnonzero(~found)
+            if rest.size:
+                out[rest] = _nearest_edge(network, xy[rest], max_snap_m, chunk, at_nodes=False)
+            return out
+    node_tree, used, node_edge = network._node_index
     cap = np.inf if max_snap_m is None else float(max_snap_m)
     for s0 in range(0, n, chunk):
         pts = xy[s0:s0 + chunk]
@@ -632,6 +693,23 @@ def node_distances(
     n = network.n_nodes
     if ids.size == 0:
         return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
+    e = fac.edge[ids]
+    on_node = fac.access_m[ids] == 0.0
+    at_u = on_node & (fac.to_u_m[ids] == 0.0)
+    at_v = on_node & (fac.to_v_m[ids] == 0.0)
+    if np.all(at_u | at_v):
+        # every facility sits exactly on a node: start from those nodes, no virtual nodes
+        # (the same sums as through a virtual node joined by 0 and the edge length)
+        node = np.where(at_u, network.edge_u[e], network.edge_v[e])
+        start, first = np.unique(node, return_index=True)
+        dist, _pred, src = csgraph.dijkstra(
+            network.adjacency, directed=True, indices=start, return_predecessors=True,
+            limit=_limit(cutoff_m), min_only=True,
+        )
+        fac_of_node = np.full(n, -1, dtype=np.int64)
+        fac_of_node[start] = ids[first]  # the first facility of a shared node
+        near = np.where(src >= 0, fac_of_node[np.clip(src, 0, n - 1)], -1)
+        return dist, near
     graph = _with_sources(network, fac, ids)
     dist, _pred, src = csgraph.dijkstra(
         graph, directed=True, indices=n + np.arange(ids.size), return_predecessors=True,

@@ -271,3 +271,78 @@ def test_bad_inputs_are_explained():
         nearest_facility(net, np.zeros((1, 2)), np.zeros((1, 2)), cutoff_m=-1.0)
     with pytest.raises(InputError, match=r"\(n, 2\)"):
         snap_points(net, np.zeros(3))
+
+
+def test_points_exactly_on_nodes_snap_like_the_kd_tree_path():
+    import gridtool.network as gn
+
+    rng = np.random.default_rng(3)
+    net = build_network(road_grid(6, 100.0))
+    on = net.node_xy[rng.choice(net.n_nodes, 12, replace=False)]
+    off = rng.uniform(-20, 520, (30, 2))
+    pts = np.vstack([on, off, on[:3]])  # some repeated points too
+    assert (gn._exact_nodes(net, pts)[:12] >= 0).all() and (gn._exact_nodes(net, off) == -1).all()
+    fast = gn._nearest_edge(net, pts, None)
+    slow = gn._nearest_edge(net, pts, None, at_nodes=False)
+    assert np.array_equal(fast, slow)
+    a, b = snap_points(net, pts), snap_points(net, pts[::-1])
+    assert np.array_equal(a.edge, b.edge[::-1]) and np.array_equal(a.access_m[:12], np.zeros(12))
+
+
+def test_duplicate_nodes_and_isolated_nodes_are_left_to_the_kd_tree():
+    import gridtool.network as gn
+
+    # nodes 0 and 3 share a position but belong to two separate edges; node 5 has no edge
+    xy = np.array([[0.0, 0.0], [100.0, 0.0], [0.0, 100.0], [0.0, 0.0], [-100.0, 0.0], [50.0, 50.0]])
+    net = RoadNetwork.from_edges(xy, [0, 3], [1, 4])
+    assert gn._exact_nodes(net, np.array([[0.0, 0.0], [50.0, 50.0], [100.0, 0.0]])).tolist() == [-1, -1, 1]
+    e = gn._nearest_edge(net, np.array([[0.0, 0.0], [50.0, 50.0]]), None)
+    assert np.array_equal(e, gn._nearest_edge(net, np.array([[0.0, 0.0], [50.0, 50.0]]), None, at_nodes=False))
+
+
+def test_components_are_computed_on_first_use_or_taken_as_given():
+    xy = np.array([[0.0, 0.0], [1.0, 0.0], [5.0, 0.0], [6.0, 0.0], [7.0, 0.0]])
+    net = RoadNetwork.from_edges(xy, [0, 2, 3], [1, 3, 4])
+    assert net.component.tolist() == [1, 1, 0, 0, 0] and net.n_components == 2
+    given = RoadNetwork(net.node_xy, net.edge_u, net.edge_v, net.edge_length_m, net.edge_road, net.adjacency,
+                        np.array([4, 4, 4, 4, 4]))
+    assert given.component.tolist() == [4] * 5
+    with pytest.raises(AttributeError):
+        net.component = np.zeros(5)  # still frozen
+
+
+@pytest.mark.parametrize("cutoff", [None, 250.0])
+def test_facilities_on_nodes_start_from_the_nodes_and_match_networkx(cutoff):
+    rng = np.random.default_rng(4)
+    side = 12
+    ii, jj = np.meshgrid(np.arange(side), np.arange(side), indexing="ij")
+    xy = np.column_stack([ii.ravel() * 100.0, jj.ravel() * 100.0]) + rng.uniform(-20, 20, (side * side, 2))
+    ids = np.arange(side * side).reshape(side, side)
+    u = np.concatenate([ids[:-1, :].ravel(), ids[:, :-1].ravel()])
+    v = np.concatenate([ids[1:, :].ravel(), ids[:, 1:].ravel()])
+    w = np.hypot(*(xy[u] - xy[v]).T)
+    net = RoadNetwork.from_edges(xy, u, v, w)
+    # random nodes, the far corner (only ever an edge's v end) and one node twice
+    src = np.concatenate([rng.choice(side * side - 1, 7, replace=False), [side * side - 1]])
+    src = np.concatenate([src, src[:1]])
+    dist, near = node_distances(net, xy[src], cutoff_m=cutoff)
+    g = nx.Graph()
+    g.add_weighted_edges_from(zip(u.tolist(), v.tolist(), w.tolist()))
+    ref = nx.multi_source_dijkstra_path_length(g, src.tolist(), cutoff=cutoff)
+    expect = np.full(side * side, np.inf)
+    expect[list(ref)] = list(ref.values())
+    lim = np.inf if cutoff is None else cutoff
+    assert np.array_equal(np.where(dist <= lim, dist, np.inf), expect)
+    reached = np.isfinite(expect)
+    assert (near[reached] >= 0).all() and (near[reached] < src.size - 1).all()  # the first of a shared node
+    # the facility named is a nearest one: its own distance to the node equals the node's distance
+    own = np.array([nx.dijkstra_path_length(g, int(src[f]), int(k)) for k, f in zip(np.flatnonzero(reached), near[reached])])
+    assert own == pytest.approx(expect[reached], abs=1e-9)
+    # the general path (virtual source nodes, forced by a negligible access distance) agrees
+    import dataclasses
+
+    snapped = snap_points(net, xy[src])
+    forced = dataclasses.replace(snapped, access_m=snapped.access_m + 1e-300)
+    v_dist, v_near = node_distances(net, forced, cutoff_m=cutoff)
+    assert np.allclose(v_dist, dist, rtol=0, atol=1e-12) and np.array_equal(np.isinf(v_dist), np.isinf(dist))
+    assert np.array_equal(src[v_near[reached]], src[near[reached]])  # same nodes (ties between twins aside)
