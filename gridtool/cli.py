@@ -26,6 +26,7 @@ COMMAND_MODULES: list[str] = [
     "gridtool.commands.coverage",
     "gridtool.commands.patrol",
     "gridtool.commands.findings",
+    "gridtool.commands.site",
 ]
 
 
