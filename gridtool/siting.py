@@ -770,7 +770,7 @@ def site(demand, candidates, *, model: str, p: int | None = None, radius_m: floa
         w = np.ones(n)
     fb.set_progress(1, "distances")
     if network is not None:
-        cost = _network_cost(network, demand, sites_all, radius_m if model in ("lscp", "mclp") else None, fb)
+        cost = _network_cost(network, xy_d, xy_s, radius_m if model in ("lscp", "mclp") else None, fb)
     elif model in ("lscp", "mclp"):
         if radius_m is None:
             raise InputError(f"model {model!r} needs radius_m (the coverage radius in metres)")
@@ -839,7 +839,8 @@ def site(demand, candidates, *, model: str, p: int | None = None, radius_m: floa
     return SiteOutcome(res, sites.reset_index(drop=True), dem, areas, sites_all)
 
 
-def _network_cost(network, demand, sites_all, cutoff_m, fb):
+def _network_cost(network, xy_demand: np.ndarray, xy_sites: np.ndarray, cutoff_m, fb):
+    """Road distances (m) demand × sites; ``inf`` where unreachable or beyond ``cutoff_m``."""
     try:
         from gridtool import network as gnet
     except ImportError as exc:  # pragma: no cover - network.py ships with the package
@@ -847,4 +848,4 @@ def _network_cost(network, demand, sites_all, cutoff_m, fb):
     net = network
     if not isinstance(network, gnet.RoadNetwork):
         net = gnet.build_network(_to_work(network, "network"), feedback=fb)
-    return gnet.distance_matrix(net, demand, sites_all, cutoff_m=cutoff_m, feedback=fb)
+    return gnet.distance_matrix(net, xy_demand, xy_sites, cutoff_m=cutoff_m, feedback=fb)
