@@ -149,10 +149,12 @@ class MapCanvas(QWidget):
         self._vp = Viewport(float(vp.cx), float(vp.cy), mpp, max(self.width(), 1), max(self.height(), 1))
         if interactive:
             self._refresh_timer.start()
+            if record:
+                self._record_timer.start()  # a burst of wheel steps is one history entry
         else:
             self._frame_valid = False
-        if record:
-            self._record_timer.start()
+            if record:
+                self.flush_history()
         self.update()
         self.viewportChanged.emit(self._vp)
 
