@@ -46,11 +46,15 @@ class GeometryCache:
         ``(n, 4)`` per-row ``minx, miny, maxx, maxy`` (NaN for empty rows).
     """
 
-    def __init__(self, geometries: Iterable[object] | np.ndarray, *, live: bool = False) -> None:
+    def __init__(self, geometries: Iterable[object] | np.ndarray, *, live: bool = False, index: bool = True) -> None:
         self.live = bool(live)
         self.geoms = _as_geom_array(geometries)
+        self._simplified: dict[float, GeometryCache] = {}
         self._build_arrays()
-        self._build_index()
+        self._tree: shapely.STRtree | None = None
+        self._rtree = None
+        if index:
+            self._build_index()
 
     # ------------------------------------------------------------------ building
     def _build_arrays(self) -> None:
@@ -105,8 +109,6 @@ class GeometryCache:
         self._line_bounds: np.ndarray | None = None
 
     def _build_index(self) -> None:
-        self._tree: shapely.STRtree | None = None
-        self._rtree = None
         if self.live:
             import rtree
 
@@ -142,6 +144,29 @@ class GeometryCache:
         if self._line_bounds is None:
             self._line_bounds = _part_bounds(self.line_xy, self.line_offsets)
         return self._line_bounds
+
+    def for_resolution(self, units_per_pixel: float) -> "GeometryCache":
+        """Arrays simplified for drawing at ``units_per_pixel`` (Douglas-Peucker, at most one pixel; QGIS default).
+
+        Tolerances are bucketed by powers of two and the last few are kept, so zooming
+        does not recompute them; when simplification would remove less than a tenth of
+        the vertices the full-resolution cache itself is returned. Simplified caches
+        have no spatial index: hit-tests always use the exact geometry.
+        """
+        n_vertices = len(self.ring_xy) + len(self.line_xy)
+        if n_vertices == 0 or units_per_pixel <= 0:
+            return self
+        tol = float(2.0 ** np.floor(np.log2(units_per_pixel)))
+        hit = self._simplified.get(tol)
+        if hit is None:
+            simple = shapely.simplify(self.geoms, tol, preserve_topology=False)
+            hit = GeometryCache(simple, index=False)
+            if len(hit.ring_xy) + len(hit.line_xy) > 0.9 * n_vertices:
+                hit = self
+            if len(self._simplified) >= 6:
+                self._simplified.pop(next(iter(self._simplified)))
+            self._simplified[tol] = hit
+        return hit
 
     # ------------------------------------------------------------------ queries
     def query_box(self, minx: float, miny: float, maxx: float, maxy: float, *, exact: bool = True) -> np.ndarray:
@@ -191,6 +216,7 @@ class GeometryCache:
         Live caches insert into the rtree; static caches rebuild their STRtree.
         """
         new = _as_geom_array(geometries)
+        self._simplified.clear()
         start = len(self.geoms)
         self.geoms = np.concatenate([self.geoms, new])
         self._build_arrays()

@@ -67,6 +67,7 @@ class LocatorWidget(QLineEdit):
         self.window_ = window
         self.setClearButtonEnabled(True)
         self.setMinimumWidth(220)
+        self.setMaximumWidth(340)
         self._model = QStringListModel(self)
         self._completer = QCompleter(self._model, self)
         self._completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)

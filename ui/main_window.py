@@ -16,6 +16,7 @@ Extension API for the other dialogs (coverage, siting, findings, HTML export):
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -91,6 +92,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.layer_dock)
         self.identify_dock = IdentifyDock(self)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.identify_dock)
+        self.identify_dock.hide()  # shown by the first identify click
         self.table_docks: dict[str, QDockWidget] = {}
         self.status = MapStatusBar(self)
         self.setStatusBar(self.status)
@@ -312,8 +314,10 @@ class MainWindow(QMainWindow):
             "tool_measure_area": t("Measure area"),
         }
         for name, text in texts.items():
+            plain = re.sub(r"\(&\w\)", "", text).replace("&", "").replace("…", "")
             self.actions[name].setText(text)
-            self.actions[name].setToolTip(text.replace("&", "").replace("…", ""))
+            self.actions[name].setIconText(plain)
+            self.actions[name].setToolTip(plain)
         if "export" in self.actions:
             self.actions["export"].setText(t("Export map…"))
         self.file_menu.setTitle(t("&File"))

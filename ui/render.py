@@ -227,10 +227,12 @@ def render_layer(
     painter.save()
     try:
         painter.setOpacity(float(layer.opacity if opacity is None else opacity))
-        if len(cache.ring_offsets) > 1:
-            _draw_polygons(painter, cache, codes, symbols, viewport, antialias)
-        if len(cache.line_offsets) > 1:
-            _draw_lines(painter, cache, codes, symbols, viewport, antialias)
+        if len(cache.ring_offsets) > 1 or len(cache.line_offsets) > 1:
+            drawn = cache.for_resolution(viewport.mpp)
+            if len(drawn.ring_offsets) > 1:
+                _draw_polygons(painter, drawn, codes, symbols, viewport, antialias)
+            if len(drawn.line_offsets) > 1:
+                _draw_lines(painter, drawn, codes, symbols, viewport, antialias)
         if len(cache.point_xy):
             _draw_points(painter, cache, codes, symbols, viewport)
     finally:
@@ -513,7 +515,9 @@ def draw_scale_bar(painter: QPainter, viewport: Viewport, *, x: float = 16.0, y:
     y = viewport.height - 34.0 if y is None else y
     font = label_font(8.5)
     fm = QFontMetricsF(font)
-    box = QRectF(x - 6, y - fm.height() - 6, w + 12 + fm.horizontalAdvance(_fmt_m(length_m)) / 2, fm.height() + 22)
+    scale_text = f"1:{viewport.scale:,.0f}"
+    right = max(w + fm.horizontalAdvance(_fmt_m(length_m)) / 2, fm.horizontalAdvance(scale_text))
+    box = QRectF(x - 8, y - fm.height() - 4, right + 16, 2 * fm.height() + 14)
     painter.save()
     try:
         painter.setOpacity(1.0)
@@ -531,7 +535,6 @@ def draw_scale_bar(painter: QPainter, viewport: Viewport, *, x: float = 16.0, y:
         painter.drawText(QPointF(x - fm.horizontalAdvance("0") / 2, y - 3), "0")
         label = _fmt_m(length_m)
         painter.drawText(QPointF(x + w - fm.horizontalAdvance(label) / 2, y - 3), label)
-        scale_text = f"1:{viewport.scale:,.0f}"
         painter.drawText(QPointF(x, y + h + fm.ascent() + 2), scale_text)
     finally:
         painter.restore()
