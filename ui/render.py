@@ -60,8 +60,10 @@ __all__ = [
 SELECTION_COLOUR = "#ffd400"
 _AA_LIMIT = 20000  # antialias vector layers up to this many parts
 
-_caches: "weakref.WeakKeyDictionary[Any, tuple[int, GeometryCache]]" = weakref.WeakKeyDictionary()
-_anchor_caches: "weakref.WeakKeyDictionary[Any, tuple[Any, np.ndarray]]" = weakref.WeakKeyDictionary()
+# caches for MapLayer objects without their own GeometryCache, keyed by id(gdf) with a weak reference
+# to the frame (GeoDataFrames and LayerSpecs are unhashable, so no WeakKeyDictionary)
+_caches: dict[int, tuple["weakref.ref[Any]", GeometryCache]] = {}
+_anchor_caches: dict[int, tuple["weakref.ref[Any]", Any, np.ndarray]] = {}
 _sprites: dict[tuple[Symbol, float, bool], QPixmap] = {}
 
 
@@ -72,12 +74,18 @@ def geometry_of(layer: Any) -> GeometryCache:
     if isinstance(cache, GeometryCache):
         return cache
     gdf = layer.gdf
-    hit = _caches.get(layer)
-    if hit is not None and hit[0] == id(gdf):
+    hit = _caches.get(id(gdf))
+    if hit is not None and hit[0]() is gdf:
         return hit[1]
+    _prune(_caches)
     cache = GeometryCache(gdf.geometry)
-    _caches[layer] = (id(gdf), cache)
+    _caches[id(gdf)] = (weakref.ref(gdf), cache)
     return cache
+
+
+def _prune(d: dict[int, Any]) -> None:
+    for k in [k for k, v in d.items() if v[0]() is None]:
+        del d[k]
 
 
 def _classes(layer: Any) -> tuple[np.ndarray, list[Symbol]]:
@@ -393,10 +401,11 @@ def render_selection(painter: QPainter, layer: Any, viewport: Viewport, rows: It
 def _label_anchors(layer: Any) -> np.ndarray:
     """One anchor per row: point on surface for polygons, midpoint for lines, the point itself."""
     gdf = layer.gdf
-    key = (id(gdf), getattr(layer, "revision", 0), len(gdf))
-    hit = _anchor_caches.get(layer)
-    if hit is not None and hit[0] == key:
-        return hit[1]
+    key = (getattr(layer, "revision", 0), len(gdf))
+    hit = _anchor_caches.get(id(gdf))
+    if hit is not None and hit[0]() is gdf and hit[1] == key:
+        return hit[2]
+    _prune(_anchor_caches)
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     xy = np.full((len(geoms), 2), np.nan)
     if len(geoms):
@@ -415,7 +424,7 @@ def _label_anchors(layer: Any) -> np.ndarray:
             if other.any():
                 pts[other] = shapely.centroid(g[other])
             xy[ok] = shapely.get_coordinates(pts) if len(pts) else xy[ok]
-    _anchor_caches[layer] = (key, xy)
+    _anchor_caches[id(gdf)] = (weakref.ref(gdf), key, xy)
     return xy
 
 

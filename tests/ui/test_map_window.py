@@ -414,3 +414,38 @@ def test_screenshot_command_writes_the_window_png(app_env, sample_gpkg, tmp_path
     assert (img.width(), img.height()) == (1000, 700)
     colours = {img.pixelColor(x, y).name() for x in range(0, 1000, 25) for y in range(0, 700, 25)}
     assert len(colours) > 20
+
+
+def test_layer_images_are_cached_and_drag_frames_reuse_the_last_render(sample_window, monkeypatch):
+    from ui import render
+
+    win = sample_window
+    c = win.canvas
+    c.refresh()
+    calls = []
+    real = render.render_layer
+    monkeypatch.setattr(render, "render_layer", lambda p, lyr, vp, **kw: (calls.append(lyr.name), real(p, lyr, vp, **kw)))
+    roads = win.layer_list["roads"]
+    roads.visible = False
+    c.refresh()
+    roads.visible = True
+    c.refresh()
+    assert calls == []  # visibility re-composes cached layer images
+    win.layer_list["grid_street_town"].opacity = 0.3
+    c.refresh()
+    assert calls == []
+    from gridtool.styles import SingleSymbol, Symbol
+
+    roads.style = SingleSymbol(Symbol(stroke="#ff0000"))
+    c.refresh()
+    assert calls == ["roads"]  # only the restyled layer is drawn again
+    renders = c.render_count
+    win.set_tool("pan")
+    send_mouse(c, "press", (300, 300))
+    for i in range(5):
+        send_mouse(c, "move", (300 + 10 * i, 300), buttons=Qt.MouseButton.LeftButton)
+        c.repaint()
+    assert c.render_count == renders  # dragging shows the last frame shifted
+    send_mouse(c, "release", (350, 300))
+    c.repaint()
+    assert c.render_count == renders + 1
