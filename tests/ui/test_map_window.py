@@ -449,3 +449,61 @@ def test_layer_images_are_cached_and_drag_frames_reuse_the_last_render(sample_wi
     send_mouse(c, "release", (350, 300))
     c.repaint()
     assert c.render_count == renders + 1
+
+
+def test_panel_drag_reorders_within_a_group_and_refuses_other_groups(sample_window):
+    win = sample_window
+    panel = win.layer_panel
+    ll = win.layer_list
+    stations, recycling = ll["transfer_stations"], ll["recycling_points"]
+    assert ll.index(stations) > ll.index(recycling)
+    # drop the recycling points above the transfer stations (as the tree's dropEvent does)
+    assert panel.move_layer_near(recycling.id, panel.item_of(stations), above=True)
+    assert ll.index(recycling) == ll.index(stations) + 1
+    facilities = [panel.tree.topLevelItem(i) for i in range(panel.tree.topLevelItemCount())
+                  if panel.tree.topLevelItem(i).text(0) == "设施"][0]
+    assert facilities.child(0).text(0) == "再生资源回收网点"  # now on top of its group
+    order = ll.names
+    assert not panel.move_layer_near(recycling.id, panel.item_of(ll["grid_street_town"]), above=True)
+    assert ll.names == order
+
+
+def test_panel_opacity_slider_writes_the_layer(sample_window):
+    win = sample_window
+    lyr = win.layer_list["grid_street_town"]
+    win.layer_panel.set_current_layer(lyr)
+    assert win.canvas.active_layer is lyr
+    win.layer_panel.opacity_slider.setValue(40)
+    assert lyr.opacity == pytest.approx(0.4)
+    lyr.opacity = 0.8
+    assert win.layer_panel.opacity_slider.value() == 80
+
+
+def test_keyboard_zoom_and_pan(squares_window, qtbot):
+    win, _ = squares_window
+    c = win.canvas
+    mpp, cx = c.viewport.mpp, c.viewport.cx
+    qtbot.keyClick(c, Qt.Key.Key_Plus)
+    assert c.viewport.mpp == pytest.approx(mpp / 2)
+    qtbot.keyClick(c, Qt.Key.Key_Minus)
+    assert c.viewport.mpp == pytest.approx(mpp)
+    qtbot.keyClick(c, Qt.Key.Key_Right)
+    assert c.viewport.cx == pytest.approx(cx + c.width() * 0.25 * mpp)
+
+
+def test_status_bar_shows_cgcs2000_lonlat_and_sets_the_scale(squares_window, qtbot):
+    from ui.status_bar import lonlat, parse_scale
+
+    win, _ = squares_window
+    lon, lat = lonlat(500000.0, 3516000.0)  # on the central meridian 120°E
+    assert lon == pytest.approx(120.0, abs=1e-9) and lat == pytest.approx(31.76, abs=0.01)
+    win.canvas.cursorMoved.emit(500000.0, 3516000.0)
+    assert win.status.lonlat_label.text().startswith("120.000000°E")
+    assert "500,000.0 m" in win.status.xy_label.text()
+    assert parse_scale("1：25,000") == 25000.0 and parse_scale("abc") is None
+    box = win.status.scale_box
+    box.setFocus()
+    box.setEditText("1:25000")
+    qtbot.keyClick(box.lineEdit(), Qt.Key.Key_Return)
+    assert win.canvas.scale == pytest.approx(25000.0)
+    assert win.status.crs_label.text() == "EPSG:4549"
