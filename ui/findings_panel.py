@@ -91,6 +91,13 @@ def _tr(text: str) -> str:
     return QCoreApplication.translate("FindingsPanel", text)
 
 
+def _s(value: Any) -> str:
+    """Text of a cell value; empty for None/NaN."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return str(value)
+
+
 # ----------------------------------------------------------------------------- map layer data
 def findings_style() -> Categorized:
     """Categorized style on :data:`DISPLAY_FIELD`: overdue first (red), then the statuses."""
@@ -100,7 +107,7 @@ def findings_style() -> Categorized:
     cats = [Category(OVERDUE_KEY, overdue, "逾期")]
     for t in STATUSES:
         cats.append(Category(t.key, replace(sym, fill=STATUS_COLORS.get(t.key, sym.fill)), t.zh))
-    return Categorized(field=DISPLAY_FIELD, categories=tuple(cats), default=sym)
+    return Categorized(field=DISPLAY_FIELD, categories=tuple(cats), default=replace(sym, fill="#999999"))
 
 
 def findings_map_gdf(store: FindingsStore, today: dt.date | None = None) -> Any:
@@ -221,6 +228,7 @@ class FindingsPanel(Retranslatable, QDockWidget):
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         hh.setStretchLastSection(True)
+        hh.setSortIndicator(self.COL_OVERDUE, Qt.SortOrder.DescendingOrder)
         self.table.cellDoubleClicked.connect(lambda r, _c: self.ui.zoom_to(self.id_at(r)))
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self.count_label = QLabel()
@@ -403,7 +411,7 @@ class FindingsPanel(Retranslatable, QDockWidget):
             self.shown_ids = []
             self._update_count(0, 0)
             return
-        sub = gdf[self._mask(gdf)]
+        sub = gdf[self._mask(gdf)].sort_values(["overdue_days", "finding_id"], ascending=[False, True])
         lang = label_lang()
         names = self.ui.grid_names()
         self.table.setRowCount(len(sub))
@@ -414,15 +422,15 @@ class FindingsPanel(Retranslatable, QDockWidget):
         for i, r in enumerate(sub.itertuples(index=False)):
             fid = str(r.finding_id)
             ids.append(fid)
-            street = names.get(str(r.street_code), r.street_code or "")
-            comm = names.get(str(r.community_code), r.community_code or "")
-            park = names.get(str(r.park_code), r.park_code or "") if r.park_code else ""
+            street = names.get(_s(r.street_code), _s(r.street_code))
+            comm = names.get(_s(r.community_code), _s(r.community_code))
+            park = names.get(_s(r.park_code), _s(r.park_code))
             grid = comm or street
             grid_tip = " / ".join(x for x in (street, comm, park) if x)
             deadline = r.deadline.isoformat() if r.deadline is not None and r.deadline == r.deadline else ""
             od = int(r.overdue_days) if bool(r.overdue) else 0
             cells = [fid, term_label("finding_type", r.finding_type, lang), term_label("status", r.status, lang), grid,
-                     r.department or "", deadline, None]
+                     _s(r.department), deadline, None]
             for j, text in enumerate(cells):
                 item = QTableWidgetItem()
                 if j == self.COL_OVERDUE:
@@ -435,7 +443,7 @@ class FindingsPanel(Retranslatable, QDockWidget):
                     item.setText(str(text))
                 if j == self.COL_ID:
                     item.setData(Qt.ItemDataRole.UserRole, fid)
-                    item.setToolTip(r.description or "")
+                    item.setToolTip(_s(r.description))
                 if j == self.COL_GRID:
                     item.setToolTip(grid_tip)
                 if j == self.COL_STATUS:
@@ -445,9 +453,7 @@ class FindingsPanel(Retranslatable, QDockWidget):
                     item.setForeground(red)
                 self.table.setItem(i, j, item)
         self.shown_ids = ids
-        self.table.setSortingEnabled(True)
-        if self.table.horizontalHeader().sortIndicatorSection() >= self.table.columnCount():
-            self.table.sortItems(self.COL_ID)
+        self.table.setSortingEnabled(True)  # keeps the user's sort column; by default most overdue first
         self.table.resizeColumnsToContents()
         self._update_count(len(sub), int(sub["overdue"].sum()))
         if selected:
@@ -527,7 +533,10 @@ class OverdueSummaryDialog(QDialog):
         self.table.verticalHeader().setVisible(False)
         self.table.setHorizontalHeaderLabels([_tr("Name"), _tr("Total"), _tr("Open"), _tr("Overdue"),
                                               _tr("Max overdue days"), _tr("Closed")])
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        hh = self.table.horizontalHeader()
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        hh.setSortIndicator(3, Qt.SortOrder.DescendingOrder)  # most overdue first
         self.note = QLabel()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.button(QDialogButtonBox.StandardButton.Close).setText(_tr("Close"))
@@ -563,6 +572,8 @@ class OverdueSummaryDialog(QDialog):
             for j, v in enumerate(vals):
                 item = QTableWidgetItem()
                 item.setData(Qt.ItemDataRole.DisplayRole, v)
+                if j > 0:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 if j in (3, 4) and int(v) > 0:
                     item.setForeground(red)
                 self.table.setItem(i, j, item)
@@ -572,13 +583,39 @@ class OverdueSummaryDialog(QDialog):
 
 
 # ----------------------------------------------------------------------------- the controller
+def in_python_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call ``fn`` in a thread made by Python's :mod:`threading` and wait for it.
+
+    pyproj 3.7.2 keeps its PROJ context in thread-local storage that breaks in threads
+    not created by Python (Qt's thread pool): creating a CRS there crashes the process
+    with a segmentation fault once a pool thread is reused (pyproj issue #1509, fixed by
+    pyproj PR #1539, not released). Worker code that touches CRSs runs through this.
+    """
+    import threading
+
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["result"] = fn(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            box["error"] = exc
+
+    t = threading.Thread(target=run, name="gridtool-findings-worker", daemon=True)
+    t.start()
+    t.join()
+    if "error" in box:
+        raise box["error"]
+    return box.get("result")
+
+
 def _export_task(store: FindingsStore, path: str, *, today: dt.date | None, filters: dict[str, Any],
                  feedback: Any) -> Path:
     from gridtool.export.problem_list import export_problem_list
 
     feedback.set_progress(5, _tr("Reading findings…"))
     feedback.check()
-    out = export_problem_list(store, path, today=today, **filters)
+    out = in_python_thread(export_problem_list, store, path, today=today, **filters)
     feedback.set_progress(100, _tr("Done"))
     return out
 
@@ -698,8 +735,11 @@ class FindingsUI(QObject):
         self.panel.apply_filters()
         self.panel.update_store_label()
         if self.store is not None:
+            first = not self.panel.isVisible()
             self.panel.show()
             self.panel.raise_()
+            if first and hasattr(self.window, "resizeDocks"):
+                self.window.resizeDocks([self.panel], [660], Qt.Orientation.Horizontal)
 
     def on_project_loaded(self, project: Any) -> None:
         loc = getattr(project, "findings_store", None)
@@ -856,7 +896,8 @@ class FindingsUI(QObject):
         row = self.row_of(finding_id) if finding_id else -1
         if row < 0:
             return
-        x, y = (float(v) for v in self.layer.gdf.iloc[row][["x", "y"]])
+        pt = self.layer.gdf.geometry.iloc[row]
+        x, y = float(pt.x), float(pt.y)
         canvas = self.window.canvas
         canvas.center_on(x, y, scale=min(float(canvas.scale), scale))
         self.layer.select([row])
