@@ -51,6 +51,10 @@ def _lang() -> str:
         return "zh_CN"
 
 
+def _has_cjk(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in str(text))
+
+
 def group_title(group: str) -> str:
     """The group's title in the current language."""
     zh, en = GROUPS.get(group, (group, group))
@@ -260,7 +264,11 @@ class LayerPanel(QWidget):
         entries = legend_entries(lyr.style)
         if isinstance(lyr.style, (Categorized, Graduated)):
             item.setIcon(0, QIcon())
-            for label, sym in entries:
+            values = [c.value for c in lyr.style.categories] if isinstance(lyr.style, Categorized) else []
+            for i, (label, sym) in enumerate(entries):
+                if values and _lang() == "en" and _has_cjk(label) and isinstance(values[i], str) \
+                        and values[i].isascii():
+                    label = values[i].replace("_", " ")  # e.g. 立案 → registered, 主干路 → arterial
                 child = QTreeWidgetItem(item, [label])
                 child.setIcon(0, symbol_icon(sym, geom))
                 child.setData(0, ROLE_LAYER, lyr.id)

@@ -59,6 +59,7 @@ __all__ = [
 
 SELECTION_COLOUR = "#ffd400"
 _AA_LIMIT = 20000  # antialias vector layers up to this many parts
+_CELL = 64  # label collision grid, pixels
 
 # caches for MapLayer objects without their own GeometryCache, keyed by id(gdf) with a weak reference
 # to the frame (GeoDataFrames and LayerSpecs are unhashable, so no WeakKeyDictionary)
@@ -444,7 +445,7 @@ def render_labels(painter: QPainter, layers: Sequence[Any], viewport: Viewport, 
             continue
         jobs.append((-spec.size_pt, -order, lyr, spec))
     jobs.sort(key=lambda j: (j[0], j[1]))
-    placed: list[QRectF] = []
+    placed: dict[tuple[int, int], list[QRectF]] = {}  # placed label boxes by 64-px cell
     drawn = 0
     painter.save()
     try:
@@ -479,9 +480,12 @@ def render_labels(painter: QPainter, layers: Sequence[Any], viewport: Viewport, 
                 else:
                     x0, y0 = sx[r] - w / 2.0, sy[r] - h / 2.0
                 rect = QRectF(x0 - 2, y0 - 1, w + 4, h + 2)
-                if any(rect.intersects(q) for q in placed):
+                cells = [(cx, cy) for cx in range(int(rect.left()) // _CELL, int(rect.right()) // _CELL + 1)
+                         for cy in range(int(rect.top()) // _CELL, int(rect.bottom()) // _CELL + 1)]
+                if any(rect.intersects(q) for c in cells for q in placed.get(c, ())):
                     continue
-                placed.append(rect)
+                for c in cells:
+                    placed.setdefault(c, []).append(rect)
                 path = QPainterPath()
                 path.addText(QPointF(x0, y0 + fm.ascent()), font, text)
                 painter.strokePath(path, halo)

@@ -234,9 +234,12 @@ def test_language_switch_changes_menus_and_panel(sample_window):
     groups = [win.layer_panel.tree.topLevelItem(i).text(0) for i in range(win.layer_panel.tree.topLevelItemCount())]
     assert "Grids" in groups
     assert win.layer_panel.item_of(win.layer_list["transfer_stations"]).text(0) == "Transfer stations"
+    findings = win.layer_panel.item_of(win.layer_list["findings"])
+    assert findings.child(0).text(0) == "registered"
     win.set_language("zh_CN")
     assert win.file_menu.title() == "文件(&F)"
     assert win.layer_panel.item_of(win.layer_list["transfer_stations"]).text(0) == "垃圾转运站"
+    assert win.layer_panel.item_of(win.layer_list["findings"]).child(0).text(0) == "立案"
 
 
 def test_save_and_reopen_gives_the_same_view_layers_and_styles(sample_window, tmp_path, qtbot):
