@@ -19,6 +19,7 @@ message (``on_error`` replaces that); a cancelled task calls ``on_cancel``.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import traceback
 from typing import Any, Callable
 
@@ -33,6 +34,24 @@ __all__ = ["Task", "run_task"]
 
 def _tr(text: str) -> str:
     return QCoreApplication.translate("Worker", text)
+
+
+_EXECUTOR: "concurrent.futures.ThreadPoolExecutor | None" = None
+
+
+def _executor() -> "concurrent.futures.ThreadPoolExecutor":
+    """The one long-lived Python worker thread that runs tasks, in order.
+
+    Not Qt's thread pool: pyproj (PROJ) crashed (SIGFPE in proj_create) when a later
+    task created a CRS on a pooled Qt thread whose Python thread state had been torn
+    down and rebuilt between tasks (pyproj4/pyproj#1509 describes the same with Qt).
+    A persistent Python thread keeps one thread state, and so one set of PROJ
+    contexts, for the life of the app.
+    """
+    global _EXECUTOR
+    if _EXECUTOR is None:
+        _EXECUTOR = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="gridtool-worker")
+    return _EXECUTOR
 
 
 class _Signals(QObject):
@@ -99,7 +118,10 @@ class Task(QObject):
         self.done = False
 
     def start(self, pool: QThreadPool | None = None) -> "Task":
-        (pool or QThreadPool.globalInstance()).start(_Runnable(self))
+        if pool is not None:
+            pool.start(_Runnable(self))
+        else:
+            _executor().submit(_Runnable(self).run)
         return self
 
     def cancel(self) -> None:
