@@ -14,7 +14,7 @@ import statistics
 import time
 from typing import Any, Callable
 
-__all__ = ["compare", "quick", "timed"]
+__all__ = ["compare", "interleaved", "quick", "timed", "fmt_seconds"]
 
 
 def quick() -> bool:
@@ -98,3 +98,37 @@ def compare(
         "ours_times": ours_times,
         "peer_times": peer_times,
     }
+
+
+fmt_seconds = _fmt
+
+
+def interleaved(
+    name: str,
+    ours: Callable[[], Any],
+    peer: Callable[[], Any],
+    rounds: int = 5,
+    *,
+    peer_name: str = "peer",
+    setup: Callable[[], Any] | None = None,
+) -> float:
+    """Alternate ours / peer runs and print medians and the median of the paired ratios.
+
+    Fairer than :func:`compare` on a loaded machine: each pair of runs sees about the
+    same load. Returns the median paired ratio (peer / ours; > 1 means we are faster).
+    """
+    import numpy as np
+
+    rounds = min(rounds, 2) if quick() else rounds
+    o: list[float] = []
+    p: list[float] = []
+    for _ in range(rounds):
+        o += timed(ours, 1, setup)
+        p += timed(peer, 1, setup)
+    ratio = float(np.median(np.array(p) / np.array(o)))
+    print(
+        f"{name} (interleaved): ours median {_fmt(float(np.median(o)))}, {peer_name} median "
+        f"{_fmt(float(np.median(p)))}, median paired ratio {peer_name}/ours {ratio:.2f} (rounds {rounds})",
+        flush=True,
+    )
+    return ratio

@@ -21,23 +21,12 @@ import geopandas as gpd  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy.spatial import cKDTree  # noqa: E402
 
-from _common import _fmt, compare, quick, timed  # noqa: E402
+from _common import compare, interleaved, quick, timed  # noqa: E402
 from gridtool.coverage import nearest  # noqa: E402
 
 R = 500.0
 
 
-def interleaved(name: str, ours, peer, rounds: int, peer_name: str, setup=None) -> float:
-    """Alternate ours / peer runs (fair on a loaded machine); print medians and the median paired ratio."""
-    rounds = min(rounds, 2) if quick() else rounds
-    o, p = [], []
-    for _ in range(rounds):
-        o += timed(ours, 1, setup)
-        p += timed(peer, 1, setup)
-    ratio = float(np.median(np.array(p) / np.array(o)))
-    print(f"{name} (interleaved): ours median {_fmt(float(np.median(o)))}, {peer_name} median "
-          f"{_fmt(float(np.median(p)))}, median paired ratio {peer_name}/ours {ratio:.2f} (rounds {rounds})", flush=True)
-    return ratio
 
 
 def main() -> None:

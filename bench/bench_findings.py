@@ -31,7 +31,7 @@ import pyogrio  # noqa: E402
 import shapely  # noqa: E402
 from pyproj import Transformer  # noqa: E402
 
-from _common import _fmt, compare, quick, timed  # noqa: E402
+from _common import compare, fmt_seconds, quick, timed  # noqa: E402
 from gridtool.findings import FindingsStore, NewFinding  # noqa: E402
 from gridtool.paths import sample_gpkg_path  # noqa: E402
 
@@ -120,8 +120,8 @@ def main() -> None:
         ours_s = statistics.median(ours_t)
         peer_s = statistics.median(peer_t) * (n_import / n_peer)
         print(
-            f"import {n_import} findings: ours median {_fmt(ours_s)}, to_file(mode='a') per finding "
-            f"{_fmt(peer_s)} (extrapolated from {n_peer} appends x{n_import // n_peer}), "
+            f"import {n_import} findings: ours median {fmt_seconds(ours_s)}, to_file(mode='a') per finding "
+            f"{fmt_seconds(peer_s)} (extrapolated from {n_peer} appends x{n_import // n_peer}), "
             f"ratio to_file(mode='a')/ours {peer_s / ours_s:.1f} (repeat {len(ours_t)}/1)",
             flush=True,
         )

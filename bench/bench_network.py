@@ -34,21 +34,10 @@ import networkx as nx  # noqa: E402
 import numpy as np  # noqa: E402
 import shapely  # noqa: E402
 
-from _common import _fmt, compare, quick, timed  # noqa: E402
+from _common import compare, interleaved, quick, timed  # noqa: E402
 from gridtool.network import RoadNetwork, build_network, nearest_facility, node_distances  # noqa: E402
 
 
-def interleaved(name: str, ours, peer, rounds: int, peer_name: str) -> float:
-    """Alternate ours / peer runs (fair on a loaded machine); print medians and the median paired ratio."""
-    rounds = min(rounds, 2) if quick() else rounds
-    o, p = [], []
-    for _ in range(rounds):
-        o += timed(ours, 1)
-        p += timed(peer, 1)
-    ratio = float(np.median(np.array(p) / np.array(o)))
-    print(f"{name} (interleaved): ours median {_fmt(float(np.median(o)))}, {peer_name} median "
-          f"{_fmt(float(np.median(p)))}, median paired ratio {peer_name}/ours {ratio:.2f} (rounds {rounds})", flush=True)
-    return ratio
 
 
 def grid(side: int, rng):
