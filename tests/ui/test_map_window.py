@@ -510,3 +510,45 @@ def test_status_bar_shows_cgcs2000_lonlat_and_sets_the_scale(squares_window, qtb
     qtbot.keyClick(box.lineEdit(), Qt.Key.Key_Return)
     assert win.canvas.scale == pytest.approx(25000.0)
     assert win.status.crs_label.text() == "EPSG:4549"
+
+
+def test_live_layer_gets_new_features_drawn_and_hit(squares_window):
+    from shapely.geometry import Point
+
+    win, _ = squares_window
+    c = win.canvas
+    pts = gpd.GeoDataFrame({"finding_id": ["F1"], "status": ["registered"]}, geometry=[Point(100, 150)], crs=4549)
+    findings = win.add_result_layer(pts, "findings", kind="findings", group="patrol")
+    assert findings.live
+    c.refresh()
+    findings.add_features(gpd.GeoDataFrame({"finding_id": ["F2"], "status": ["closed"]},
+                                           geometry=[Point(300, 150)], crs=4549))
+    p = c.to_screen(300, 150)
+    assert c.grab_map().pixelColor(int(p.x()), int(p.y())).name() == "#4daf4a"  # closed = green
+    hits = c.features_at(p)
+    assert hits[0][0] is findings and hits[0][1].tolist() == [1]
+
+
+def test_basemap_is_painted_under_the_layers(squares_window):
+    from PyQt6.QtCore import QObject, pyqtSignal
+    from PyQt6.QtGui import QColor
+
+    class FlatBasemap(QObject):
+        changed = pyqtSignal()
+        colour = "#a0c8f0"
+
+        def paint(self, painter, viewport):
+            painter.fillRect(0, 0, viewport.width, viewport.height, QColor(self.colour))
+
+    win, _ = squares_window
+    c = win.canvas
+    bm = FlatBasemap()
+    c.set_basemap(bm)
+    gap = c.to_screen(150, 50)  # between squares 0 and 1
+    inside = c.to_screen(50, 50)
+    img = c.grab_map()
+    assert img.pixelColor(int(gap.x()), int(gap.y())).name() == "#a0c8f0"
+    assert img.pixelColor(int(inside.x()), int(inside.y())).name() != "#a0c8f0"
+    bm.colour = "#102030"
+    bm.changed.emit()
+    assert c.grab_map().pixelColor(int(gap.x()), int(gap.y())).name() == "#102030"
