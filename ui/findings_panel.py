@@ -726,10 +726,12 @@ class FindingsUI(QObject):
 
     def on_store_changed(self) -> None:
         self._names = None
-        proj = getattr(self.window, "current_project", None)
-        if proj is not None and self.store is not None and hasattr(proj, "findings_store"):
-            loc = str(self.store.backend.location)
-            proj.findings_store = loc
+        if self.store is not None and hasattr(self.window, "current_project"):
+            from gridtool.project import Project
+
+            if self.window.current_project is None:  # an untitled map: remember the store when it is saved
+                self.window.current_project = Project()
+            self.window.current_project.findings_store = str(self.store.backend.location)
         self.refresh()
         self.panel.fill_store_filters()
         self.panel.apply_filters()

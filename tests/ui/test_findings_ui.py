@@ -108,13 +108,30 @@ def test_add_finding_by_map_click_shows_in_panel_map_and_store(window, qtbot, tm
                    inspector="张三", found_at=MONDAY, photos=[photo])
     assert dlg.department_label.text() == "区住建局"
     assert dlg.photo_list.count() == 1 and not dlg.photo_list.item(0).icon().isNull()
+    # a second photo dropped on the dialog (a text file dropped with it is ignored)
+    from PyQt6.QtCore import QMimeData, QPoint, QUrl
+    from PyQt6.QtGui import QDragEnterEvent, QDropEvent
+    from PyQt6.QtWidgets import QApplication
+
+    (tmp_path / "readme.txt").write_text("x")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(jpeg(tmp_path / "近景.jpg", (10, 10, 200)))),
+                  QUrl.fromLocalFile(str(tmp_path / "readme.txt"))])
+    dlg.show()
+    enter = QDragEnterEvent(QPoint(20, 20), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(dlg, enter)
+    assert enter.isAccepted()
+    QApplication.sendEvent(dlg, QDropEvent(QPointF(20, 20), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                                           Qt.KeyboardModifier.NoModifier))
+    assert [Path(p).name for p in dlg.photo_list.paths()] == ["现场.jpg", "近景.jpg"]
     dlg.ok_button.click()
     assert dlg.result() == dlg.DialogCode.Accepted and dlg.last_error == ""
     fid = dlg.finding.finding_id
     stored = store.get(fid)
     assert (stored.category, stored.finding_type, stored.inspector) == ("construction", "illegal_dumping", "张三")
     assert stored.found_at == MONDAY and stored.street_code == "320404001000"
-    assert [p.kind for p in store.photos(fid)] == ["report"]
+    assert [p.kind for p in store.photos(fid)] == ["report", "report"]
     assert len(ui.layer) == 1 and ui.layer.gdf["finding_id"].tolist() == [fid]
     assert ui.panel.row_count() == 1 and ui.panel.id_at(0) == fid
     assert ui.panel.table.item(0, ui.panel.COL_STATUS).text() == "立案"
@@ -369,3 +386,26 @@ def test_store_replaces_the_sample_findings_layer_and_screenshot(qtbot, app_env,
     assert win.grab().save(str(shot))
     assert shot.stat().st_size > 10000
     win.set_findings_store(None)
+
+
+def test_project_remembers_its_store_and_language_switch(qtbot, window, store_path, tmp_path):
+    from ui.main_window import MainWindow
+
+    ui = window.findings_ui
+    f = add(window.findings_store)
+    ui.refresh()
+    out = window.save_to(tmp_path / "巡查.gridtool.json")
+    assert out is not None
+    win2 = MainWindow()
+    qtbot.addWidget(win2)
+    assert win2.open_path(out, show_errors=False)
+    assert win2.findings_store is not None and Path(win2.findings_store.backend.location) == store_path
+    ui2 = win2.findings_ui
+    assert win2.layer_list.of_kind("findings") == [ui2.layer] and ui2.layer.gdf["finding_id"].tolist() == [f.finding_id]
+    win2.set_findings_store(None)
+    # English at runtime: panel, statuses and menu follow
+    window.set_language("en")
+    assert ui.panel.windowTitle() == "Findings" and ui.actions["add"].text() == "Add finding (map click)"
+    assert ui.panel.table.item(0, ui.panel.COL_STATUS).text() == "Registered"
+    window.set_language("zh_CN")
+    assert ui.panel.windowTitle() == "巡查问题" and ui.panel.table.item(0, ui.panel.COL_STATUS).text() == "立案"
