@@ -837,8 +837,11 @@ class FindingsUI(QObject):
     def refresh(self) -> None:
         """Read the store again; update the map layer and the panel."""
         store = self.store
-        if store is None:
+        if store is None:  # store closed: its findings leave the map too
             self.gdf = None
+            if self.layer is not None and self.layer in self.window.layer_list:
+                self.window.layer_list.remove(self.layer)
+            self.layer = None
             self.panel.apply_filters()
             return
         try:

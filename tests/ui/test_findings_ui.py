@@ -403,6 +403,7 @@ def test_project_remembers_its_store_and_language_switch(qtbot, window, store_pa
     ui2 = win2.findings_ui
     assert win2.layer_list.of_kind("findings") == [ui2.layer] and ui2.layer.gdf["finding_id"].tolist() == [f.finding_id]
     win2.set_findings_store(None)
+    assert win2.layer_list.of_kind("findings") == [] and ui2.panel.row_count() == 0
     # English at runtime: panel, statuses and menu follow
     window.set_language("en")
     assert ui.panel.windowTitle() == "Findings" and ui.actions["add"].text() == "Add finding (map click)"
