@@ -285,7 +285,12 @@ class MainWindow(QMainWindow):
         a = self.actions
         self.map_toolbar = QToolBar(self)
         self.map_toolbar.setObjectName("MapToolbar")
-        self.map_toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.map_toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        from ui.icons import tool_icon
+
+        for name in ("tool_pan", "tool_identify", "tool_select_rect", "tool_select_polygon", "tool_measure_distance",
+                     "tool_measure_area", "zoom_in", "zoom_out", "zoom_full", "zoom_selection", "back", "forward"):
+            a[name].setIcon(tool_icon(name.removeprefix("tool_")))
         self.addToolBar(self.map_toolbar)
         for name in ("tool_pan", "tool_identify", "tool_select_rect", "tool_select_polygon", "tool_measure_distance",
                      "tool_measure_area"):
@@ -397,7 +402,7 @@ class MainWindow(QMainWindow):
         self.canvas.active_layer = layer
 
     def _update_nav_actions(self) -> None:
-        self.actions["back"].setEnabled(True)
+        self.actions["back"].setEnabled(self.canvas.can_go_back(flush=False))
         self.actions["forward"].setEnabled(self.canvas.can_go_forward())
 
     # ------------------------------------------------------------------ projects

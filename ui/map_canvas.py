@@ -172,9 +172,11 @@ class MapCanvas(QWidget):
             self._record_timer.stop()
         self._record_history()
 
-    def can_go_back(self) -> bool:
-        self.flush_history()
-        return self._hpos > 0
+    def can_go_back(self, *, flush: bool = True) -> bool:
+        """True when :meth:`back` has somewhere to go (``flush=False`` leaves a pending wheel burst alone)."""
+        if flush:
+            self.flush_history()
+        return self._hpos > 0 or self._record_timer.isActive()
 
     def can_go_forward(self) -> bool:
         return self._hpos < len(self._history) - 1
@@ -346,12 +348,19 @@ class MapCanvas(QWidget):
         return self._pan_anchor is not None
 
     # ------------------------------------------------------------------ rendering
+    def _new_image(self, vp: Viewport) -> QImage:
+        """An image of the view's size in device pixels (sharp on HiDPI screens); painters use logical pixels."""
+        dpr = max(1.0, float(self.devicePixelRatioF()))
+        img = QImage(int(round(vp.width * dpr)), int(round(vp.height * dpr)), QImage.Format.Format_ARGB32_Premultiplied)
+        img.setDevicePixelRatio(dpr)
+        return img
+
     def _layer_image(self, lyr: Layer, vp: Viewport) -> QImage:
         key = (vp.cx, vp.cy, vp.mpp, vp.width, vp.height)
         hit = self._layer_images.get(lyr.serial)
         if hit is not None and hit[0] == key and hit[1] == lyr.revision:
             return hit[2]
-        img = QImage(vp.width, vp.height, QImage.Format.Format_ARGB32_Premultiplied)
+        img = self._new_image(vp)
         img.fill(0)
         p = QPainter(img)
         try:
@@ -364,7 +373,7 @@ class MapCanvas(QWidget):
     def render_frame(self) -> QImage:
         """Compose and return the frame for the current viewport (basemap, layers, selection, labels)."""
         vp = self._vp
-        img = QImage(vp.width, vp.height, QImage.Format.Format_ARGB32_Premultiplied)
+        img = self._new_image(vp)
         img.fill(QColor(_BACKGROUND))
         p = QPainter(img)
         try:
@@ -439,7 +448,8 @@ class MapCanvas(QWidget):
                 k = old.mpp / vp.mpp
                 ox, oy = vp.to_screen(*old.to_map(0.0, 0.0))
                 p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, k != 1.0)
-                p.drawImage(QRectF(float(ox), float(oy), old.width * k, old.height * k), self._frame)
+                p.drawImage(QRectF(float(ox), float(oy), old.width * k, old.height * k), self._frame,
+                            QRectF(0, 0, self._frame.width(), self._frame.height()))
             else:
                 self.render_frame()
                 p.drawImage(0, 0, self._frame)
