@@ -198,6 +198,7 @@ class LayerPanel(QWidget):
                 self._building = True
                 try:
                     item.setCheckState(0, Qt.CheckState.Checked if inner.value else Qt.CheckState.Unchecked)
+                    self._sync_group(item.parent())
                 finally:
                     self._building = False
                 return
@@ -240,10 +241,12 @@ class LayerPanel(QWidget):
                 g_item.setData(0, ROLE_LAYER, group)
                 g_item.setData(0, ROLE_KIND, "group")
                 g_item.setFont(0, bold)
-                g_item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsDropEnabled)
+                g_item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsDropEnabled
+                                | Qt.ItemFlag.ItemIsUserCheckable)
                 self.tree.addTopLevelItem(g_item)
                 for lyr in members:
                     self._items[lyr.id] = self._layer_item(g_item, lyr)
+                self._sync_group(g_item)
                 g_item.setExpanded(group not in self._collapsed_groups)
         finally:
             self._building = False
@@ -294,8 +297,36 @@ class LayerPanel(QWidget):
     def item_of(self, layer: Layer) -> QTreeWidgetItem | None:
         return self._items.get(layer.id)
 
+    def _sync_group(self, g_item: QTreeWidgetItem | None) -> None:
+        """Tick a group when all its layers are shown, half-tick when some are."""
+        if g_item is None or g_item.data(0, ROLE_KIND) != "group":
+            return
+        members = [lyr for lyr in self.layer_list if lyr.group == g_item.data(0, ROLE_LAYER)]
+        shown = sum(lyr.visible for lyr in members)
+        state = (Qt.CheckState.Checked if shown == len(members) else
+                 Qt.CheckState.Unchecked if shown == 0 else Qt.CheckState.PartiallyChecked)
+        was = self._building
+        self._building = True
+        try:
+            g_item.setCheckState(0, state)
+        finally:
+            self._building = was
+
+    def set_group_visible(self, group: str, visible: bool) -> None:
+        """Show or hide every layer of ``group``."""
+        for lyr in self.layer_list:
+            if lyr.group == group:
+                lyr.visible = visible
+
     def _item_changed(self, item: QTreeWidgetItem, column: int) -> None:
-        if self._building or item.data(0, ROLE_KIND) != "layer":
+        if self._building:
+            return
+        if item.data(0, ROLE_KIND) == "group":
+            state = item.checkState(0)
+            if state != Qt.CheckState.PartiallyChecked:
+                self.set_group_visible(item.data(0, ROLE_LAYER), state == Qt.CheckState.Checked)
+            return
+        if item.data(0, ROLE_KIND) != "layer":
             return
         lyr = self.layer_list.get(item.data(0, ROLE_LAYER))
         if lyr is not None:

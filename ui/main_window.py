@@ -161,6 +161,7 @@ class MainWindow(QMainWindow):
         self._act("back", self.canvas.back, shortcut="Alt+Left")
         self._act("forward", self.canvas.forward, shortcut="Alt+Right")
         self._act("clear_selection", self.canvas.clear_selection)
+        self._act("attribute_table", self._open_current_table, shortcut="F6")
         self._act("about", self.about)
         self.tool_group = QActionGroup(self)
         self.tool_group.setExclusive(True)
@@ -198,7 +199,7 @@ class MainWindow(QMainWindow):
         self.view_menu.setObjectName("view_menu")
         self.view_menu.addActions([a["zoom_full"], a["zoom_layer"], a["zoom_selection"], a["zoom_in"], a["zoom_out"]])
         self.view_menu.addSeparator()
-        self.view_menu.addActions([a["back"], a["forward"], a["clear_selection"]])
+        self.view_menu.addActions([a["back"], a["forward"], a["clear_selection"], a["attribute_table"]])
         self.view_menu.addSeparator()
         self.basemap_menu = self.view_menu.addMenu("")
         self._fill_basemap_menu()
@@ -313,7 +314,7 @@ class MainWindow(QMainWindow):
             "save_as": t("Save project &as…"), "quit": t("&Quit"), "zoom_full": t("Zoom to &full extent"),
             "zoom_layer": t("Zoom to &layer"), "zoom_selection": t("Zoom to &selection"), "zoom_in": t("Zoom &in"),
             "zoom_out": t("Zoom &out"), "back": t("&Back"), "forward": t("&Forward"),
-            "clear_selection": t("&Clear selection"), "about": t("&About gridtool"), "tool_pan": t("Pan"),
+            "clear_selection": t("&Clear selection"), "attribute_table": t("Open &attribute table"), "about": t("&About gridtool"), "tool_pan": t("Pan"),
             "tool_identify": t("Identify"), "tool_select_rect": t("Select (click or rectangle)"),
             "tool_select_polygon": t("Select by polygon"), "tool_measure_distance": t("Measure distance"),
             "tool_measure_area": t("Measure area"),
@@ -394,6 +395,13 @@ class MainWindow(QMainWindow):
 
         text = format_length(value) if mode == "distance" else format_area(value)
         self.status.showMessage((_tr("Distance: {0}") if mode == "distance" else _tr("Area: {0}")).format(text))
+
+    def _open_current_table(self) -> None:
+        lyr = self.layer_panel.current_layer
+        if lyr is None:
+            self.status.showMessage(_tr("Choose a layer in the layer panel first"), 5000)
+            return
+        self.open_attribute_table(lyr)
 
     def _feature_chosen(self, layer: Layer, row: int) -> None:
         layer.select([row])

@@ -552,3 +552,18 @@ def test_basemap_is_painted_under_the_layers(squares_window):
     bm.colour = "#102030"
     bm.changed.emit()
     assert c.grab_map().pixelColor(int(gap.x()), int(gap.y())).name() == "#102030"
+
+
+def test_group_checkbox_shows_and_hides_its_layers(sample_window):
+    win = sample_window
+    panel = win.layer_panel
+    group = [panel.tree.topLevelItem(i) for i in range(panel.tree.topLevelItemCount())
+             if panel.tree.topLevelItem(i).text(0) == "设施"][0]
+    facilities = [lyr for lyr in win.layer_list if lyr.group == "facilities"]
+    assert group.checkState(0) == Qt.CheckState.Checked
+    group.setCheckState(0, Qt.CheckState.Unchecked)  # as a click does
+    assert not any(lyr.visible for lyr in facilities)
+    facilities[0].visible = True
+    assert group.checkState(0) == Qt.CheckState.PartiallyChecked
+    group.setCheckState(0, Qt.CheckState.Checked)
+    assert all(lyr.visible for lyr in facilities)
