@@ -64,6 +64,7 @@ def pmedian_heuristic(
     *,
     max_seconds: float = 30.0,
     feedback: Feedback | None = None,
+    initial: np.ndarray | None = None,
 ) -> np.ndarray:
     """Greedy then fast vertex substitution (best improvement); returns open candidates.
 
@@ -77,8 +78,10 @@ def pmedian_heuristic(
     is_open = np.zeros(m, dtype=bool)
     fixed = np.asarray([] if fixed is None else fixed, dtype=np.intp)
     is_open[fixed] = True
-    if fixed.size:
-        d1 = d[:, fixed].min(axis=1)
+    if initial is not None:
+        is_open[np.asarray(initial, dtype=np.intp)[: max(0, p - fixed.size)]] = True
+    if is_open.any():
+        d1 = d[:, is_open].min(axis=1)
     else:
         d1 = np.full(n, np.inf)
     # greedy addition
@@ -201,6 +204,14 @@ def pmedian_exact(
     lag_end = min(deadline, time.perf_counter() + (20.0 if time_limit is None else 0.2 * float(time_limit)))
     lag_bound, lam, snaps = _lagrangian(w[:, None] * dfin, lam0, p, upper if math.isfinite(upper) else float(lam0.sum()) * 10,
                                         fixed_mask, t_end=lag_end)
+    # a second start: the sites the best multipliers pick, improved by interchange
+    rho = np.minimum(w[:, None] * dfin - lam[:, None], 0.0).sum(axis=0)
+    rho[fixed_mask] = np.inf
+    lag_sites = np.argsort(rho)[: max(0, p - fixed.size)]
+    alt = pmedian_heuristic(d, w, p, fixed, max_seconds=10.0, feedback=feedback, initial=lag_sites)
+    _, dalt = nearest_open(d, alt)
+    if float(w @ dalt) < upper:
+        best, dbest, upper = np.sort(alt), dalt, float(w @ dalt)
     pos = w > 0
     dmin = d.min(axis=1)
     cut_i = [np.flatnonzero(pos)]
