@@ -56,12 +56,18 @@ def app_env(qapp, tmp_path, monkeypatch):
     from ui.fonts import apply_app_font
     from ui.i18n import set_language
 
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    from PyQt6.QtCore import QStandardPaths
+
+    old_format = QSettings.defaultFormat()
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)  # recent files etc. go to tmp_path
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
     apply_app_font(qapp)
     set_language("zh_CN")
     yield qapp
     set_language("zh_CN")
+    QSettings.setDefaultFormat(old_format)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
+                      QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericConfigLocation))
 
 
 @pytest.fixture
