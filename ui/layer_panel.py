@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from PyQt6.QtCore import QCoreApplication, QEvent, QPointF, QRectF, QSize, Qt, pyqtSignal
-from PyQt6.QtGui import QAction, QBrush, QColor, QFont, QIcon, QPainter, QPen, QPixmap, QPolygonF
+from PyQt6.QtGui import QAction, QBrush, QFont, QIcon, QPainter, QPen, QPixmap, QPolygonF
 from PyQt6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,

@@ -28,7 +28,6 @@ from PyQt6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QMainWindow,
-    QMenu,
     QMessageBox,
     QToolBar,
     QWidget,
@@ -40,7 +39,6 @@ from gridtool.project import PROJECT_SUFFIX, Project, open_any, save_project
 from gridtool.styles import Style, default_style
 from layers.layer import Layer
 from layers.layer_list import LayerList
-from layers.viewport import Viewport
 from ui.identify_dock import IdentifyDock
 from ui.layer_panel import LayerPanel
 from ui.map_canvas import MapCanvas

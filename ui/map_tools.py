@@ -12,13 +12,12 @@ dialog hooks in here).
 """
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 import shapely
 from PyQt6.QtCore import QCoreApplication, QObject, QPointF, QRectF, Qt, pyqtSignal
-from PyQt6.QtGui import QBrush, QColor, QCursor, QFontMetricsF, QPainter, QPen, QPolygonF
+from PyQt6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPen, QPolygonF
 
 from layers.selection import SelectionMode
 from ui.fonts import label_font

@@ -15,7 +15,6 @@ from shapely.geometry import box
 
 from gridtool.project import open_any
 from gridtool.styles import Categorized
-from layers.layer import Layer
 from layers.viewport import Viewport
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import threading
 import time
 
-import pytest
 from PyQt6.QtWidgets import QMessageBox, QPushButton
 
 from gridtool.errors import InputError
