@@ -77,6 +77,8 @@ class IdentifyDock(QDockWidget):
         self.tree.setColumnCount(2)
         self.tree.setAlternatingRowColors(True)
         self.tree.itemClicked.connect(self._clicked)
+        self.tree.setMinimumWidth(340)
+        self.tree.header().setStretchLastSection(True)
         self.where = QLabel()
         self.where.setWordWrap(True)
         body = QWidget()
@@ -135,6 +137,7 @@ class IdentifyDock(QDockWidget):
                 first = False
             l_item.setExpanded(True)
         self.tree.resizeColumnToContents(0)
+        self.tree.setColumnWidth(0, min(self.tree.columnWidth(0), 190))
 
     def texts(self) -> list[str]:
         """Every text shown in the tree (for tests and copy)."""

@@ -385,6 +385,10 @@ class MainWindow(QMainWindow):
 
     def _show_identify(self, hits: list, x: float, y: float) -> None:
         self.identify_dock.show_results(hits, x, y)
+        if hits:
+            self.canvas.set_highlight(hits[0][0], hits[0][1][:1])
+        else:
+            self.canvas.set_highlight(None)
         self.identify_dock.show()
         self.identify_dock.raise_()
 
@@ -402,7 +406,7 @@ class MainWindow(QMainWindow):
         self.open_attribute_table(lyr)
 
     def _feature_chosen(self, layer: Layer, row: int) -> None:
-        layer.select([row])
+        self.canvas.set_highlight(layer, [row])
 
     def _layer_activated(self, layer: Layer | None) -> None:
         self.canvas.active_layer = layer

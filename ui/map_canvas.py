@@ -81,6 +81,7 @@ class MapCanvas(QWidget):
         self._refresh_timer = QTimer(self, singleShot=True, interval=120)
         self._refresh_timer.timeout.connect(self._refresh_now)
         self._pending_bounds: tuple[float, float, float, float] | None = None
+        self.highlight: tuple[Layer, np.ndarray] | None = None
         self.basemap: Any | None = None
         self.active_layer: Layer | None = None
         self.show_labels = True
@@ -301,6 +302,11 @@ class MapCanvas(QWidget):
         x1, y1 = self.to_map(p1)
         return self.select_by_geometry(shapely.box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)), mode=mode)
 
+    def set_highlight(self, layer: Layer | None, rows: Any = ()) -> None:
+        """Outline ``rows`` of ``layer`` in red on top of the map (the identified feature); None clears."""
+        self.highlight = None if layer is None else (layer, np.asarray(rows, dtype=np.int64))
+        self.update()
+
     def clear_selection(self) -> None:
         for lyr in self.layer_list:
             lyr.clear_selection()
@@ -453,6 +459,8 @@ class MapCanvas(QWidget):
             else:
                 self.render_frame()
                 p.drawImage(0, 0, self._frame)
+            if self.highlight is not None and self.highlight[0] in self.layer_list and self.highlight[0].visible:
+                render.render_selection(p, self.highlight[0], vp, self.highlight[1], colour=render.HIGHLIGHT_COLOUR)
             self._paint_decorations(p)
             if self.tool is not None:
                 self.tool.paint(p)

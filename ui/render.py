@@ -58,6 +58,7 @@ __all__ = [
 ]
 
 SELECTION_COLOUR = "#ffd400"
+HIGHLIGHT_COLOUR = "#e31a1c"  # the identified feature
 _AA_LIMIT = 20000  # antialias vector layers up to this many parts
 _CELL = 64  # label collision grid, pixels
 
@@ -147,8 +148,11 @@ def _visible_parts(bounds: np.ndarray, vp: Viewport, pad_m: float = 0.0) -> np.n
         )
 
 
-def symbol_pixmap(sym: Symbol, *, highlight: bool = False, scale: float = 1.0) -> QPixmap:
-    """A pre-rendered, antialiased marker sprite for point symbol ``sym`` (cached)."""
+def symbol_pixmap(sym: Symbol, *, highlight: bool | str = False, scale: float = 1.0) -> QPixmap:
+    """A pre-rendered, antialiased marker sprite for point symbol ``sym`` (cached).
+
+    ``highlight`` True (or a colour) gives a selection ring of the marker's size instead.
+    """
     key = (sym, float(scale), highlight)
     pm = _sprites.get(key)
     if pm is not None:
@@ -163,7 +167,7 @@ def symbol_pixmap(sym: Symbol, *, highlight: bool = False, scale: float = 1.0) -
     p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
     c = side / 2.0
     if highlight:
-        p.setPen(QPen(_qcolor(SELECTION_COLOUR), 3.0))
+        p.setPen(QPen(_qcolor(highlight if isinstance(highlight, str) else SELECTION_COLOUR), 3.0))
         p.setBrush(QBrush(Qt.BrushStyle.NoBrush))
         r = size / 2.0 + extra - 1
         p.drawEllipse(QPointF(c, c), r, r)
@@ -345,8 +349,9 @@ def _draw_points(p: QPainter, c: GeometryCache, codes: np.ndarray, symbols: list
         p.drawPixmapFragments(_fragments(sx[sel], sy[sel], pm), pm)
 
 
-def render_selection(painter: QPainter, layer: Any, viewport: Viewport, rows: Iterable[int] | np.ndarray) -> None:
-    """Highlight rows ``rows`` of ``layer`` (yellow outline / halo) on top of what is drawn."""
+def render_selection(painter: QPainter, layer: Any, viewport: Viewport, rows: Iterable[int] | np.ndarray, *,
+                     colour: str = SELECTION_COLOUR) -> None:
+    """Highlight rows ``rows`` of ``layer`` (yellow outline / halo by default) on top of what is drawn."""
     rows = np.asarray(list(rows) if not isinstance(rows, np.ndarray) else rows, dtype=np.int64)
     if len(rows) == 0:
         return
@@ -357,7 +362,8 @@ def render_selection(painter: QPainter, layer: Any, viewport: Viewport, rows: It
     try:
         painter.setOpacity(1.0)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        colour = _qcolor(SELECTION_COLOUR)
+        hex_colour = colour
+        colour = _qcolor(hex_colour)
         if len(c.ring_offsets) > 1:
             sel = np.flatnonzero(mask[c.ring_feature] & _visible_parts(c.ring_bounds, viewport))
             if len(sel):
@@ -392,7 +398,7 @@ def render_selection(painter: QPainter, layer: Any, viewport: Viewport, rows: It
                 pcode = codes[c.point_feature[sel]]
                 for k in np.unique(pcode).tolist():
                     m = pcode == k
-                    pm = symbol_pixmap(symbols[k], highlight=True)
+                    pm = symbol_pixmap(symbols[k], highlight=hex_colour)
                     painter.drawPixmapFragments(_fragments(sx[m], sy[m], pm), pm)
     finally:
         painter.restore()

@@ -228,6 +228,8 @@ def test_identify_a_community_shows_its_name(sample_window):
     assert name in texts
     assert "社区/村网格" in texts
     assert any(t.startswith("名称") for t in texts)
+    layer, rows = win.canvas.highlight  # the top feature under the click is outlined in red
+    assert rows.size == 1
 
 
 def test_language_switch_changes_menus_and_panel(sample_window):
