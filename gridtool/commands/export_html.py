@@ -31,32 +31,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run)
 
 
-def _store_findings(store: str):
-    """The findings layer of a store, with overdue flags and photos when the store API offers them."""
+def _store_findings(store: str, *, thumbnails: bool):
+    """The findings layer of a store (with overdue flags) and, for thumbnails, its photo files."""
+    from gridtool.findings import FindingsStore
+    from gridtool.findings_pg import is_pg_url
     from gridtool.project import LayerSpec
     from gridtool.styles import default_style
 
-    if not os.path.exists(store):
+    if not is_pg_url(store) and not os.path.exists(store):
         raise InputError(f"--store {store!r} does not exist; give the findings GeoPackage (gridtool findings add --store ...)")
     photos: dict[str, list[str]] = {}
-    try:
-        from gridtool import findings as fmod
-    except ImportError:  # pragma: no cover - the store module is part of gridtool
-        fmod = None
-    gdf = None
-    if fmod is not None and hasattr(fmod, "open_store"):
-        st = fmod.open_store(store)
-        try:
-            gdf = st.to_geodataframe() if hasattr(st, "to_geodataframe") else None
-            if gdf is not None and hasattr(st, "photo_paths"):
-                photos = st.photo_paths()
-        finally:
-            if hasattr(st, "close"):
-                st.close()
-    if gdf is None:
-        from gridtool.io import read_layer
-
-        gdf = read_layer(store, "findings").gdf
+    with FindingsStore.open(store) as st:
+        gdf = st.query()
+        if thumbnails:
+            for fid in gdf["finding_id"].astype(str):
+                paths = [str(ph.path) for ph in st.photos(fid) if ph.path.is_file()]
+                if paths:
+                    photos[fid] = paths
     spec = LayerSpec(name="findings", kind="findings", style=default_style("findings"))
     spec.gdf = gdf
     return spec, photos
@@ -75,7 +66,7 @@ def _run(args: argparse.Namespace) -> int:
         layers = [l for l in project.layers if l.visible]
     photos: dict[str, list[str]] = {}
     if args.store:
-        spec, photos = _store_findings(args.store)
+        spec, photos = _store_findings(args.store, thumbnails=args.thumbnails)
         layers = [l for l in layers if l.kind != "findings"] + [spec]
     findings = next((l for l in layers if l.kind == "findings"), None)
     if findings is not None:  # findings per grid, for popups and choropleths

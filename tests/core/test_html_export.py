@@ -182,3 +182,35 @@ def test_cli_export_html_bad_input(sample_gpkg, tmp_path, capsys, argv, phrase):
 def test_cli_export_html_missing_project(tmp_path, capsys):
     rc = main(["export-html", str(tmp_path / "none.gpkg"), "--out", str(tmp_path / "m.html")])
     assert rc == 2 and "does not exist" in capsys.readouterr().err
+
+
+def test_cli_export_html_with_store_and_thumbnails(sample_gpkg, tmp_path, capsys):
+    """--store adds the store's findings (overdue flags included); --thumbnails embeds their photos."""
+    import datetime as dt
+
+    from PIL import Image
+
+    from gridtool.findings import FindingsStore
+
+    photo = tmp_path / "现场.jpg"
+    Image.new("RGB", (400, 300), (180, 90, 40)).save(photo, "JPEG")
+    with FindingsStore.open(tmp_path / "s.gpkg") as store:
+        fid = store.add(x=492815.2, y=3520676.8, category="construction", finding_type="illegal_dumping",
+                        description=HOSTILE[0], found_at=dt.datetime(2026, 1, 5, 9, tzinfo=dt.timezone(dt.timedelta(hours=8))),
+                        photos=[photo]).finding.finding_id
+    out = tmp_path / "m.html"
+    rc = main(["export-html", str(sample_gpkg), "--out", str(out), "--layers", "grid_street_town",
+               "--store", str(tmp_path / "s.gpkg"), "--thumbnails"])
+    assert rc == 0, capsys.readouterr().err
+    data = _data(out.read_text(encoding="utf-8"))
+    findings = next(l for l in data["layers"] if l["kind"] == "findings")
+    assert findings["props"]["finding_id"] == [fid]
+    assert findings["props"]["description"] == [HOSTILE[0]]
+    assert findings["overdue"] == [1]  # a January deadline, still open
+    thumbs = findings["photos"]["0"]
+    assert len(thumbs) == 1 and thumbs[0].startswith("data:image/jpeg;base64,")
+    import base64
+    import io
+
+    with Image.open(io.BytesIO(base64.b64decode(thumbs[0].split(",", 1)[1]))) as im:
+        assert max(im.size) <= 160  # downscaled
