@@ -74,6 +74,14 @@ def run(path: str | os.PathLike[str] | None = None, screenshot: str | None = Non
         path = sample_gpkg_path()
     if not Path(path).exists():
         raise InputError(f"project {str(path)!r} does not exist; pass a .gridtool.json project or a .gpkg file")
+    if not screenshot and sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM") \
+            and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        # Qt would abort the process here; say what to do instead
+        raise InputError(
+            "no display to open the window on (DISPLAY and WAYLAND_DISPLAY are unset); run it in a desktop session, "
+            "under a virtual screen (xvfb-run -a gridtool), or render it to a picture with "
+            "'gridtool gui --screenshot shot.png'"
+        )
     app = create_app(lang=lang)
     from ui.main_window import MainWindow
 
