@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from gridtool.errors import Cancelled
 from gridtool.feedback import Feedback
 
-__all__ = ["MipOutcome", "solve_mip"]
+__all__ = ["IncrementalModel", "MipOutcome", "solve_mip"]
 
 INF = math.inf
 
@@ -155,3 +155,104 @@ def solve_mip(
         gap = 0.0 if ok_status else INF
     optimal = bool(ok_status and x is not None and gap <= max(rel_gap, 1e-9))
     return MipOutcome(x, objective, bound, gap, optimal, status, time.perf_counter() - t0)
+
+
+class IncrementalModel:
+    """One HiGHS model grown row by row and re-solved warm (cutting-plane loops).
+
+    Columns are added once; rows (cuts) are appended in CSR blocks between solves, and
+    HiGHS re-optimises the LP from the previous basis. Columns can be switched to
+    integer for a MIP solve, bounds fixed (reduced-cost fixing) and a start solution
+    given. A :class:`gridtool.feedback.Feedback` cancels either solver.
+    """
+
+    def __init__(self, cost: np.ndarray, col_lower: np.ndarray, col_upper: np.ndarray, *,
+                 feedback: Feedback | None = None) -> None:
+        import highspy
+
+        self._hs = highspy
+        self.h = highspy.Highs()
+        self.h.setOptionValue("output_flag", False)
+        self.feedback = feedback
+        n = int(np.asarray(cost).size)
+        self.n_col = n
+        self.h.addVars(n, np.asarray(col_lower, dtype=float), np.asarray(col_upper, dtype=float))
+        self.h.changeColsCost(n, np.arange(n, dtype=np.int32), np.asarray(cost, dtype=float))
+        self.found: list[np.ndarray] = []
+        if feedback is not None:
+            def _interrupt(event) -> None:  # runs inside HiGHS
+                if feedback.cancelled:
+                    event.interrupt()
+
+            self.h.cbMipInterrupt.subscribe(_interrupt)
+            self.h.cbSimplexInterrupt.subscribe(_interrupt)
+
+        def _solution(event) -> None:  # every integer solution HiGHS finds
+            self.found.append(np.array(event.data_out.mip_solution, dtype=float))
+
+        self.h.cbMipSolution.subscribe(_solution)
+
+    @property
+    def n_row(self) -> int:
+        return int(self.h.getNumRow())
+
+    def add_rows(self, a: sp.spmatrix, lower: np.ndarray, upper: np.ndarray) -> None:
+        """Append the rows of ``a`` (any sparse matrix with ``n_col`` columns)."""
+        a = sp.csr_matrix(a)
+        if a.shape[0] == 0:
+            return
+        a.sum_duplicates()
+        self.h.addRows(a.shape[0], np.asarray(lower, dtype=float), np.asarray(upper, dtype=float), a.nnz,
+                       a.indptr[:-1].astype(np.int32), a.indices.astype(np.int32), a.data.astype(float))
+
+    def set_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        cols = np.asarray(cols, dtype=np.int32)
+        if cols.size:
+            self.h.changeColsBounds(cols.size, cols, np.asarray(lower, dtype=float), np.asarray(upper, dtype=float))
+
+    def set_integer(self, cols: np.ndarray, integer: bool = True) -> None:
+        cols = np.asarray(cols, dtype=np.int32)
+        flag = np.full(cols.size, 1 if integer else 0, dtype=np.uint8)
+        self.h.changeColsIntegrality(cols.size, cols, flag)
+
+    def solve(self, *, time_limit: float | None = None, start: np.ndarray | None = None,
+              rel_gap: float = 0.0) -> MipOutcome:
+        """Solve the current model (LP or MIP, whichever its columns make it)."""
+        hs = self._hs
+        t0 = time.perf_counter()
+        self.h.setOptionValue("time_limit", INF if time_limit is None else max(0.01, float(time_limit)))
+        self.h.setOptionValue("mip_rel_gap", float(rel_gap))
+        self.h.setOptionValue("mip_abs_gap", 1e-9)
+        is_mip = self.h.getLp().integrality_ and any(v == hs.HighsVarType.kInteger for v in self.h.getLp().integrality_)
+        if start is not None and is_mip:
+            sol = hs.HighsSolution()
+            sol.col_value = list(np.asarray(start, dtype=float))
+            sol.value_valid = True
+            self.h.setSolution(sol)
+        self.found = []
+        self.h.run()
+        if self.feedback is not None and self.feedback.cancelled:
+            raise Cancelled("cancelled by the user")
+        model_status = self.h.getModelStatus()
+        status = self.h.modelStatusToString(model_status)
+        info = self.h.getInfo()
+        ok = model_status == hs.HighsModelStatus.kOptimal
+        x = None
+        objective = INF
+        if is_mip:
+            if info.primal_solution_status >= 1 or ok:
+                x = np.asarray(self.h.getSolution().col_value, dtype=float)
+                objective = float(info.objective_function_value)
+            bound = objective if ok else float(info.mip_dual_bound)
+            gap = 0.0 if ok else _relative_gap(objective, bound)
+        else:
+            if ok:
+                x = np.asarray(self.h.getSolution().col_value, dtype=float)
+                objective = float(info.objective_function_value)
+            bound = objective
+            gap = 0.0 if ok else INF
+        return MipOutcome(x, objective, bound, gap, bool(ok and x is not None), status, time.perf_counter() - t0)
+
+    def reduced_costs(self) -> np.ndarray:
+        """Column duals (reduced costs) of the last LP solve."""
+        return np.asarray(self.h.getSolution().col_dual, dtype=float)

@@ -1,4 +1,4 @@
-"""Exact p-median on dense distance arrays: heuristic, Lagrangian bound, Benders cuts.
+"""Exact p-median on dense distance arrays: heuristic, Benders LP, fixing, branch-and-cut.
 
 The textbook p-median model has one variable for every (demand, candidate) pair; on
 5,000 × 300 that is 1.5 million variables and HiGHS cannot close the gap in ten
@@ -9,18 +9,20 @@ minutes. This module follows the literature instead:
   nearest (``d1``) and second-nearest (``d2``) open distance of every client, the gain of
   swapping candidate ``j`` in for open site ``r`` is ``gain[j] - loss[r] + extra[r, j]``,
   all computed with whole-array NumPy operations.
-* **Lower bound.** Lagrangian relaxation of the assignment rows with subgradient
-  optimisation (Beasley 1993): one pass costs one ``(n, m)`` array operation, and the
-  bound equals the LP bound of the strong formulation.
-* **Proof.** A Benders master over the site variables ``y`` and one ``θ_i`` per client,
-  the decomposition of the radius ("sorted distances") formulation of Elloumi (2010) and
-  García, Labbé & Marín (2011) used by Duran-Mateluna, Ales & Elloumi (2023). For any
-  radius ``V`` the cut ``θ_i ≥ V − Σ_j max(0, V − d_ij) y_j`` is valid; it only touches the
-  candidates closer than ``V``, so the master stays small. The master is seeded with
-  the cuts at the Lagrangian multipliers (``V_i = λ_i / w_i``, which reproduces the
-  Lagrangian bound) and at the heuristic's distances, solved by HiGHS, and cut again
-  at its solution until its bound meets the best true cost (the master is a relaxation,
-  so its bound is always valid).
+* **Lower bound.** The LP of the radius ("sorted distances") formulation of Elloumi
+  (2010) and García, Labbé & Marín (2011), solved by Benders decomposition as in
+  Duran-Mateluna, Ales & Elloumi (2023, EJOR): a master over the site variables ``y``
+  and one ``θ_i`` per client, cut by ``θ_i ≥ V − Σ_j max(0, V − d_ij) y_j`` at the level
+  ``V`` where client ``i``'s subproblem is solved (found with one cumulative sum over the
+  client's sorted candidates), with in-out stabilisation (Ben-Ameur & Neto 2007). The
+  cuts only touch candidates closer than ``V``, so the master stays small, and HiGHS
+  re-solves it warm (dual simplex) after every round of cuts. This LP bound is the
+  bound of the strong formulation and on the benchmark instances is often exact.
+* **Proof.** If the LP is not integral: an LP-rounding start improved by interchange,
+  reduced-cost fixing of sites against the best cost, then the same master as a MIP
+  with all cuts and the incumbent; every integer solution HiGHS reports is cut again
+  until the master's bound meets the best true cost (the master is a relaxation, so
+  its bound is always valid).
 """
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from gridtool.feedback import Feedback
-from gridtool.siting_highs import solve_mip
+from gridtool.siting_highs import IncrementalModel
 
 _DEBUG = bool(__import__('os').environ.get('GRIDTOOL_SITING_DEBUG'))
 
@@ -128,40 +130,74 @@ def pmedian_heuristic(
     return np.flatnonzero(is_open)
 
 
-def _lagrangian(c: np.ndarray, lam: np.ndarray, p: int, upper: float, fixed_mask: np.ndarray,
-                *, iters: int = 3000, t_end: float = math.inf):
-    """Subgradient on the Lagrangian dual; returns (best bound, its multipliers, snapshots)."""
-    n, m = c.shape
-    step = 2.0
-    best_l = -math.inf
-    best_lam = lam.copy()
-    stall = 0
-    snaps: list[np.ndarray] = []
-    n_free = p - int(fixed_mask.sum())
-    fixed_idx = np.flatnonzero(fixed_mask)
-    for _ in range(iters):
-        rho = np.minimum(c - lam[:, None], 0.0).sum(axis=0)
-        r2 = rho.copy()
-        r2[fixed_mask] = np.inf
-        free = np.argpartition(r2, n_free)[:n_free] if 0 < n_free < m else np.flatnonzero(~fixed_mask)[:max(n_free, 0)]
-        chosen = np.concatenate([fixed_idx, free])
-        bound = float(lam.sum() + rho[chosen].sum())
-        if bound > best_l + 1e-12 * abs(bound):
-            best_l, best_lam, stall = bound, lam.copy(), 0
-        else:
-            stall += 1
-            if stall >= 20:
-                step /= 2.0
-                stall = 0
-                snaps.append(best_lam.copy())
-        if upper - bound <= 1e-9 * abs(upper) or time.perf_counter() > t_end:
-            break
-        g = 1.0 - (c[:, chosen] < lam[:, None]).sum(axis=1)
-        norm = float(g @ g)
-        if norm == 0.0 or step < 1e-4:
-            break
-        lam = np.maximum(lam + step * (upper - bound) / norm * g, 0.0)
-    return best_l, best_lam, snaps[-5:]
+class _Radius:
+    """The radius formulation of one (aggregated) instance: sorted distances, cuts.
+
+    For client ``i`` with sorted distances ``D_i1 ≤ D_i2 ≤ …`` and any level ``V`` the
+    cut ``θ_i ≥ V − Σ_j max(0, V − d_ij) y_j`` is valid. At a point ``y`` the strongest
+    one is at the first level where the ``y`` of the candidates at or below it add up
+    to 1 (Duran-Mateluna, Ales & Elloumi 2023); its right-hand side is then the optimal
+    value of client ``i``'s subproblem.
+    """
+
+    def __init__(self, d: np.ndarray) -> None:
+        n, m = d.shape
+        self.m = m
+        self.order = np.argsort(d, axis=1, kind="stable").astype(np.int32)
+        ds = np.take_along_axis(d, self.order, axis=1)
+        fin = np.isfinite(ds)
+        self.last = fin.sum(axis=1) - 1  # last reachable level of every client
+        big = (float(ds[fin].max()) if fin.any() else 1.0) * 4.0 + 1.0
+        self.ds = np.where(fin, ds, big)
+        self.rows = np.arange(n)
+
+    def _sums(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ys = np.clip(y, 0.0, 1.0)[self.order]
+        return np.cumsum(ys, axis=1), np.cumsum(self.ds * ys, axis=1)
+
+    def value(self, k: np.ndarray, v: np.ndarray, y: np.ndarray, sums=None) -> np.ndarray:
+        """Right-hand side of every client's cut ``(k, V)`` evaluated at ``y``."""
+        cum, cdy = self._sums(y) if sums is None else sums
+        km = np.maximum(k - 1, 0)
+        below_y = np.where(k > 0, cum[self.rows, km], 0.0)
+        below_dy = np.where(k > 0, cdy[self.rows, km], 0.0)
+        return v - (v * below_y - below_dy)
+
+    def levels(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(level index, level V, subproblem value) of every client at ``y``."""
+        sums = self._sums(y)
+        cum = sums[0]
+        k = np.minimum(np.argmax(cum >= 1.0 - 1e-6, axis=1), self.last)
+        k = np.where(cum[:, -1] >= 1.0 - 1e-6, k, self.last)
+        v = self.ds[self.rows, k]
+        return k, v, self.value(k, v, y, sums)
+
+    def cuts(self, clients: np.ndarray, k: np.ndarray, v: np.ndarray, theta_col: int) -> sp.csr_matrix:
+        """Rows ``θ_i + Σ_j max(0, V_i − d_ij) y_j ≥ V_i`` (columns: y then θ)."""
+        kk, vv = k[clients], v[clients]
+        sub = self.ds[clients]
+        mask = (np.arange(self.m)[None, :] < kk[:, None]) & (sub < vv[:, None])
+        r, t = np.nonzero(mask)
+        coef = vv[r] - sub[r, t]
+        cols = self.order[clients][r, t]
+        nc = clients.size
+        rr = np.concatenate([r, np.arange(nc)])
+        cc = np.concatenate([cols, theta_col + clients])
+        val = np.concatenate([coef, np.ones(nc)])
+        return sp.csr_matrix((val, (rr, cc)), shape=(nc, theta_col + self.ds.shape[0]))
+
+
+def _aggregate(d: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Drop zero-weight clients and merge clients with identical distance rows."""
+    keep = w > 0
+    if not keep.any():
+        keep[:] = True
+    dk, wk = d[keep], w[keep]
+    view = np.ascontiguousarray(dk).view(np.dtype((np.void, dk.dtype.itemsize * dk.shape[1]))).ravel()
+    _, first, inv = np.unique(view, return_index=True, return_inverse=True)
+    if first.size == dk.shape[0]:
+        return dk, wk
+    return dk[first], np.bincount(inv.ravel(), weights=wk, minlength=first.size)
 
 
 def pmedian_exact(
@@ -173,163 +209,207 @@ def pmedian_exact(
     time_limit: float | None = None,
     feedback: Feedback | None = None,
     start: np.ndarray | None = None,
-    levels_per_client: int = 8,
+    levels_per_client: int = 0,
+    stab_alpha: float = 0.5,
 ) -> dict:
     """Prove the p-median optimum; returns a dict (selected, objective, bound, gap, optimal, status).
 
     ``cost`` is dense (n, m) with ``inf`` for pairs that cannot be served (every client
-    must reach at least one candidate; the caller checks).
+    must reach at least one candidate; the caller checks). ``levels_per_client`` is the
+    number of extra radius levels per client seeded into the master before the first
+    LP (0 seeds only the heuristic's distances).
+
+    Steps (timings in ``bench/bench_siting.py``): heuristic upper bound; the LP of the
+    radius formulation by Benders cuts (disaggregated, one per client, warm-started
+    dual simplex); an LP-rounding second start; reduced-cost fixing of sites against
+    the best cost; then the master as a MIP with every cut and the incumbent, cut
+    again at each integer solution HiGHS reports until its bound meets the best cost.
     """
     t0 = time.perf_counter()
     deadline = math.inf if time_limit is None else t0 + float(time_limit)
-    d = np.asarray(cost, dtype=float)
-    w = np.asarray(weights, dtype=float)
-    n, m = d.shape
+    d_all = np.asarray(cost, dtype=float)
+    w_all = np.asarray(weights, dtype=float)
+    m = d_all.shape[1]
     fixed = np.asarray([] if fixed is None else fixed, dtype=np.intp)
     fixed_mask = np.zeros(m, dtype=bool)
     fixed_mask[fixed] = True
-    if feedback is not None:
-        feedback.set_progress(2, "p-median: heuristic start")
+
+    def remaining() -> float | None:
+        return None if not math.isfinite(deadline) else max(0.0, deadline - time.perf_counter())
+
+    def progress(pct: int, text: str) -> None:
+        if feedback is not None:
+            feedback.set_progress(pct, text)
+            feedback.check()
+
+    # ---- upper bound
+    progress(2, "p-median: heuristic start")
     if start is None:
         budget = 30.0 if time_limit is None else max(0.5, 0.2 * float(time_limit))
-        start = pmedian_heuristic(d, w, p, fixed, max_seconds=budget, feedback=feedback)
+        start = pmedian_heuristic(d_all, w_all, p, fixed, max_seconds=budget, feedback=feedback)
     best = np.sort(np.asarray(start, dtype=np.intp))
+    d, w = _aggregate(d_all, w_all)
+    n = d.shape[0]
     _, dbest = nearest_open(d, best)
     upper = float(w @ dbest)
-    # Lagrangian bound and multipliers (on a finite copy of the costs)
-    if feedback is not None:
-        feedback.set_progress(8, "p-median: Lagrangian bound")
-    dfin = _finite_big(d)
-    lam0 = w * np.where(np.isfinite(dbest), dbest, dfin.min(axis=1))
-    lag_end = min(deadline, time.perf_counter() + (20.0 if time_limit is None else 0.2 * float(time_limit)))
-    lag_bound, lam, snaps = _lagrangian(w[:, None] * dfin, lam0, p, upper if math.isfinite(upper) else float(lam0.sum()) * 10,
-                                        fixed_mask, t_end=lag_end)
-    # a second start: the sites the best multipliers pick, improved by interchange
-    rho = np.minimum(w[:, None] * dfin - lam[:, None], 0.0).sum(axis=0)
-    rho[fixed_mask] = np.inf
-    lag_sites = np.argsort(rho)[: max(0, p - fixed.size)]
-    alt = pmedian_heuristic(d, w, p, fixed, max_seconds=10.0, feedback=feedback, initial=lag_sites)
-    _, dalt = nearest_open(d, alt)
-    if float(w @ dalt) < upper:
-        best, dbest, upper = np.sort(alt), dalt, float(w @ dalt)
-    pos = w > 0
-    dmin = d.min(axis=1)
-    cut_i = [np.flatnonzero(pos)]
-    cut_v = [np.where(np.isfinite(dbest), dbest, dmin)[pos]]
-    for snap in [lam, *snaps]:
-        cut_i.append(np.flatnonzero(pos))
-        cut_v.append(snap[pos] / w[pos])
-    # cuts at the distinct distances around each client's expected radius (a slice of
-    # the radius formulation), at most ``levels_per_client`` of them
-    lo = np.minimum(cut_v[0], cut_v[1]) * 0.85
-    hi = np.maximum(cut_v[0], cut_v[1]) * 1.15
-    sub = d[pos]
-    inside = (sub >= lo[:, None]) & (sub <= hi[:, None])
-    rank = np.cumsum(inside, axis=1)
-    count = rank[:, -1]
-    stride = np.maximum(1, np.ceil(count / levels_per_client)).astype(np.int64)
-    pick = inside & ((rank % stride[:, None]) == 0)
-    ri, cj = np.nonzero(pick)
-    cut_i.append(np.flatnonzero(pos)[ri])
-    cut_v.append(sub[ri, cj])
-    ci = np.concatenate(cut_i)
-    cv = np.concatenate(cut_v)
+    stats: dict = {"clients": (d_all.shape[0], n), "t_heuristic": time.perf_counter() - t0}
+
+    # ---- master: columns y (m) then θ (n); Σ y = p; reachability rows where needed
+    rad = _Radius(d)
+    dmin = rad.ds[:, 0]
+    lo_y = fixed_mask.astype(float)
+    master = IncrementalModel(np.concatenate([np.zeros(m), w]), np.concatenate([lo_y, dmin]),
+                              np.concatenate([np.ones(m), np.full(n, np.inf)]), feedback=feedback)
+    master.add_rows(sp.csr_matrix(np.concatenate([np.ones(m), np.zeros(n)])[None, :]), [float(p)], [float(p)])
     need_reach = ~np.isfinite(d).all(axis=1)
-    reach_rows = None
     if need_reach.any():
         reach = np.isfinite(d[need_reach])
         uniq = np.unique(np.packbits(reach, axis=1), axis=0)
-        reach_rows = np.unpackbits(uniq, axis=1)[:, :m].astype(bool)
+        rows = np.unpackbits(uniq, axis=1)[:, :m].astype(bool)
+        master.add_rows(sp.hstack([sp.csr_matrix(rows, dtype=float), sp.csr_matrix((rows.shape[0], n))]),
+                        np.ones(rows.shape[0]), np.full(rows.shape[0], np.inf))
+    all_clients = np.arange(n)
+    y0 = np.zeros(m)
+    y0[best] = 1.0
+    k0, v0, _ = rad.levels(y0)
+    seed = [(all_clients, k0, v0)]
+    if levels_per_client > 0:
+        # a few levels below each client's heuristic distance (the LP optimum sits there)
+        for step in range(1, levels_per_client + 1, max(1, levels_per_client // 2)):
+            kk = np.maximum(k0 - step, 0)
+            seed.append((all_clients, kk, rad.ds[all_clients, kk]))
+    for clients, kk, vv in seed:
+        keep = kk > 0
+        if keep.any():
+            master.add_rows(rad.cuts(clients[keep], kk, vv, m), vv[keep], np.full(int(keep.sum()), np.inf))
+
+    # ---- LP of the radius formulation by Benders cuts
     lower = -math.inf
     status = "not solved"
-    rounds = 0
+    lp_rounds = 0
+    y_lp = None
+    alpha = stab_alpha
+    free_share = max(0, p - fixed.size) / max(1, m - fixed.size)
+    core = 0.5 * y0 + 0.5 * np.where(fixed_mask, 1.0, free_share)
     while True:
-        rounds += 1
-        if feedback is not None:
-            feedback.set_progress(min(95, 10 + 8 * rounds), f"p-median: Benders master, round {rounds}")
-        remaining = None if not math.isfinite(deadline) else deadline - time.perf_counter()
-        if remaining is not None and remaining <= 0.05:
+        lp_rounds += 1
+        progress(min(60, 5 + 3 * lp_rounds), f"p-median: LP bound, round {lp_rounds}")
+        left = remaining()
+        if left is not None and left <= 0.05:
             status = "time limit"
             break
-        keep = cv > dmin[ci] + 1e-12 * np.maximum(1.0, dmin[ci])
-        ci, cv = ci[keep], cv[keep]
-        key = np.unique(np.stack([ci.astype(float), cv]), axis=1)
-        ci, cv = key[0].astype(np.intp), key[1]
-        model = _master(d, w, ci, cv, m, p, fixed_mask, dmin, reach_rows)
-        x0 = np.concatenate([np.isin(np.arange(m), best).astype(float), np.where(np.isfinite(dbest), dbest, dmin)])
-        out = solve_mip(*model, time_limit=remaining, start=x0 if math.isfinite(upper) else None,
-                        feedback=feedback, rel_gap=1e-10)
+        out = master.solve(time_limit=left)
         if _DEBUG:
-            print(f"  round {rounds}: {ci.size} cuts, {out.status}, bound {out.bound}, upper {upper}, {out.seconds:.1f}s")
-        status = out.status
-        if math.isfinite(out.bound):
-            lower = max(lower, out.bound)
+            print(f"    LP round {lp_rounds}: {out.seconds:.2f}s obj {out.objective:.6g} rows {master.n_row}")
         if out.x is None:
+            status = out.status
             break
-        y = np.flatnonzero(out.x[:m] > 0.5)
-        _, dy = nearest_open(d, y)
-        cost_y = float(w @ dy)
-        if cost_y < upper:
-            best, upper, dbest = np.sort(y), cost_y, dy
-        if upper - lower <= _tol(upper) or not out.optimal:
+        y_lp, theta = out.x[:m], out.x[m:]
+        lower = max(lower, out.objective)
+        if upper - lower <= _tol(upper):
             break
-        theta = out.x[m:]
-        bad = (theta < dy - 1e-6 * np.maximum(1.0, dy)) & pos & np.isfinite(dy)
+        # in-out stabilisation (Ben-Ameur & Neto 2007): separate between the LP point
+        # and a core point; fall back to the LP point when that cuts nothing off
+        bad = np.zeros(n, dtype=bool)
+        for a in ((alpha, 1.0) if alpha < 1.0 else (1.0,)):
+            k, v, _ = rad.levels(a * y_lp + (1.0 - a) * core)
+            value = rad.value(k, v, y_lp)
+            bad = theta < value - 1e-7 * np.maximum(1.0, value)
+            if bad.any():
+                break
+            alpha = 1.0
         if not bad.any():
             break
-        n_before = ci.size
-        ci = np.concatenate([ci, np.flatnonzero(bad)])
-        cv = np.concatenate([cv, dy[bad]])
-        if np.unique(np.stack([ci.astype(float), cv]), axis=1).shape[1] == n_before:
-            break  # nothing new to add: the master cannot improve further
-    lower = max(lower, lag_bound) if math.isfinite(lag_bound) and lag_bound <= upper else lower
+        core = 0.5 * core + 0.5 * y_lp
+        clients = np.flatnonzero(bad)
+        master.add_rows(rad.cuts(clients, k, v, m), v[clients], np.full(clients.size, np.inf))
+    stats.update(lp_rounds=lp_rounds, lp_bound=lower, t_lp=time.perf_counter() - t0, cuts=master.n_row)
+
+    def consider(y_sites: np.ndarray) -> None:
+        nonlocal best, upper, dbest
+        _, dy = nearest_open(d, y_sites)
+        c = float(w @ dy)
+        if c < upper:
+            best, upper, dbest = np.sort(y_sites), c, dy
+
+    mip_rounds = 0
+    if y_lp is not None and upper - lower > _tol(upper) and status != "time limit":
+        frac = (y_lp > 1e-6) & (y_lp < 1 - 1e-6)
+        if not frac.any():
+            consider(np.flatnonzero(y_lp > 0.5))
+        else:
+            # LP rounding: the p largest y, improved by interchange
+            progress(62, "p-median: LP rounding")
+            order = np.argsort(-(y_lp + 2.0 * fixed_mask))[:p]
+            alt = pmedian_heuristic(d, w, p, fixed, max_seconds=10.0, feedback=feedback,
+                                    initial=np.setdiff1d(order, fixed))
+            consider(alt)
+        rc = master.reduced_costs()[:m]
+        lp_bound = lower
+        while upper - lower > _tol(upper):
+            mip_rounds += 1
+            progress(min(95, 65 + 5 * mip_rounds), f"p-median: branch and Benders cut, round {mip_rounds}")
+            # reduced-cost fixing against the best cost (valid: the master LP is a relaxation)
+            slack = upper - lp_bound - _tol(upper)
+            close = (y_lp < 1e-9) & (rc > slack) & ~fixed_mask
+            open_ = (y_lp > 1 - 1e-9) & (-rc > slack)
+            ylo = np.where(open_ | fixed_mask, 1.0, 0.0)
+            yhi = np.where(close, 0.0, 1.0)
+            master.set_bounds(np.arange(m), ylo, yhi)
+            if mip_rounds == 1:
+                master.set_integer(np.arange(m))
+            stats["fixed_closed"], stats["fixed_open"] = int(close.sum()), int(open_.sum())
+            x0 = np.concatenate([np.isin(np.arange(m), best).astype(float), dbest])
+            left = remaining()
+            if left is not None and left <= 0.05:
+                status = "time limit"
+                break
+            out = master.solve(time_limit=left, start=x0)
+            status = out.status
+            if math.isfinite(out.bound):
+                lower = max(lower, min(out.bound, upper))
+            if out.x is None:
+                if out.status.lower().startswith("infeasible"):
+                    lower = upper  # nothing beats the incumbent (fixings exclude all else)
+                break
+            sols = [out.x] + [s for s in master.found if s.size == m + n]
+            new_rows = []
+            for x in sols:
+                ys = np.flatnonzero(x[:m] > 0.5)
+                consider(ys)
+                yint = np.zeros(m)
+                yint[ys] = 1.0
+                k, v, value = rad.levels(yint)
+                bad = x[m:] < value - 1e-7 * np.maximum(1.0, value)
+                if bad.any():
+                    new_rows.append((np.flatnonzero(bad), k, v))
+            if upper - lower <= _tol(upper) or not out.optimal:
+                break
+            if not new_rows:
+                break  # the master's optimum is exact: its bound is final
+            for clients, k, v in new_rows:
+                master.add_rows(rad.cuts(clients, k, v, m), v[clients], np.full(clients.size, np.inf))
     gap = math.inf
     if math.isfinite(upper) and math.isfinite(lower):
         diff = upper - lower
         gap = 0.0 if diff <= _tol(upper) else diff / max(abs(upper), 1e-12)
     optimal = gap == 0.0
+    stats.update(mip_rounds=mip_rounds, cuts_final=master.n_row)
+    if _DEBUG:
+        print("  p-median:", {k: (round(v, 3) if isinstance(v, float) else v) for k, v in stats.items()})
     return {
         "selected": best,
         "objective": upper,
-        "bound": lower if math.isfinite(lower) else None,
+        "bound": min(lower, upper) if math.isfinite(lower) else None,
         "gap": gap,
         "optimal": optimal,
         "status": "optimal" if optimal else status,
-        "rounds": rounds,
+        "rounds": lp_rounds + mip_rounds,
         "seconds": time.perf_counter() - t0,
+        "stats": stats,
     }
 
 
 def _tol(value: float) -> float:
     """Absolute tolerance at which a bound meets a cost (HiGHS's own MIP tolerances)."""
     return max(1e-6, 1e-9 * abs(value))
-
-
-def _master(d, w, ci, cv, m, p, fixed_mask, dmin, reach_rows):
-    """Benders master: min Σ w_i θ_i, θ_i + Σ_j max(0, V − d_ij) y_j ≥ V, Σ y = p."""
-    n = d.shape[0]
-    coef = np.maximum(cv[:, None] - d[ci], 0.0)
-    r, c = np.nonzero(coef > 0)
-    nc = ci.size
-    rows = [np.arange(nc), r, np.full(m, nc)]
-    cols = [m + ci, c, np.arange(m)]
-    vals = [np.ones(nc), coef[r, c], np.ones(m)]
-    rlo = [cv, [float(p)]]
-    rhi = [np.full(nc, np.inf), [float(p)]]
-    n_row = nc + 1
-    if reach_rows is not None:
-        rr, cc = np.nonzero(reach_rows)
-        rows.append(n_row + rr)
-        cols.append(cc)
-        vals.append(np.ones(rr.size))
-        rlo.append(np.ones(reach_rows.shape[0]))
-        rhi.append(np.full(reach_rows.shape[0], np.inf))
-        n_row += reach_rows.shape[0]
-    a = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_row, m + n))
-    cost = np.concatenate([np.zeros(m), w])
-    clo = np.concatenate([fixed_mask.astype(float), dmin])
-    chi = np.concatenate([np.ones(m), np.full(n, np.inf)])
-    integer = np.zeros(m + n, dtype=bool)
-    integer[:m] = True
-    return cost, a, np.concatenate([np.asarray(x, dtype=float) for x in rlo]), \
-        np.concatenate([np.asarray(x, dtype=float) for x in rhi]), clo, chi, integer
