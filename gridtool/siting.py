@@ -40,7 +40,7 @@ import scipy.sparse as sp
 
 from gridtool.errors import InfeasibleError, InputError, SchemaError, CRSError
 from gridtool.feedback import Feedback, ensure_feedback
-from gridtool.siting_highs import solve_mip
+from gridtool.siting_highs import MipOutcome, solve_mip
 from gridtool.siting_pmedian import nearest_open, pmedian_exact, pmedian_heuristic
 
 __all__ = [
@@ -414,6 +414,7 @@ def mclp(cost: Any, weights: Any, radius: float, p: int, *, fixed: Sequence[int]
     cols = free_cols[~dom]
     a = sp.csr_matrix(a[:, ~dom])
     chosen_free = np.array([], dtype=np.intp)
+    lp_integral = False
     bound_extra = 0.0
     status = "optimal"
     optimal, gap = True, 0.0
@@ -443,9 +444,27 @@ def mclp(cost: Any, weights: Any, radius: float, p: int, *, fixed: Sequence[int]
         x0[k:] = (~unc).astype(float)
         n_cols_y = min(p_free, k)
         rlo[-1] = rhi[-1] = n_cols_y
-        out = solve_mip(np.concatenate([np.zeros(k), w_rest]), A, rlo, rhi, np.zeros(k + nr), np.ones(k + nr),
-                        np.concatenate([np.ones(k, bool), np.zeros(nr, bool)]), maximize=True,
-                        time_limit=time_limit, start=x0, feedback=feedback)
+        obj_c = np.concatenate([np.zeros(k), w_rest])
+        # the LP relaxation first (interior point + crossover is fast here): when its
+        # vertex has integral y it is optimal for the MIP too and no search is needed
+        lp = solve_mip(obj_c, A, rlo, rhi, np.zeros(k + nr), np.ones(k + nr), np.zeros(k + nr, bool),
+                       maximize=True, time_limit=time_limit, feedback=feedback, lp_solver="ipm")
+        out = None
+        if lp.x is not None:
+            y_lp = lp.x[:k]
+            if ((y_lp < 1e-6) | (y_lp > 1 - 1e-6)).all():
+                pick = np.flatnonzero(y_lp > 0.5)
+                covered_lp = np.asarray(a[:, pick].sum(axis=1)).ravel() > 0
+                value = float(w_rest[covered_lp].sum())
+                if pick.size == n_cols_y and value >= lp.objective - 1e-9 * max(1.0, abs(lp.objective)):
+                    x_lp = np.concatenate([np.isin(np.arange(k), pick).astype(float), covered_lp.astype(float)])
+                    out = MipOutcome(x_lp, value, value, 0.0, True, "optimal (LP relaxation integral)", lp.seconds)
+                    lp_integral = True
+        if out is None:
+            left = None if time_limit is None else max(0.01, float(time_limit) - (time.perf_counter() - t0))
+            out = solve_mip(obj_c, A, rlo, rhi, np.zeros(k + nr), np.ones(k + nr),
+                            np.concatenate([np.ones(k, bool), np.zeros(nr, bool)]), maximize=True,
+                            time_limit=left, start=x0, feedback=feedback)
         if out.x is not None:
             chosen_free = cols[np.flatnonzero(out.x[:k] > 0.5)]
         else:
@@ -463,7 +482,8 @@ def mclp(cost: Any, weights: Any, radius: float, p: int, *, fixed: Sequence[int]
     bound = base + bound_extra if p_free > 0 and n_rows0 else obj
     return SitingResult("mclp", sel, obj, assign, bool(optimal), gap, time.perf_counter() - t0,
                         "optimal" if optimal else status, bound, dist, covered,
-                        {"radius": r, "rows": (n, n_rows0), "cols": (m, cols.size + f.size)})
+                        {"radius": r, "rows": (n, n_rows0), "cols": (m, cols.size + f.size),
+                         "lp_integral": lp_integral})
 
 
 def _reachable_check(d: np.ndarray, what: str) -> None:
@@ -488,7 +508,7 @@ def p_median(cost: Any, weights: Any, p: int, *, fixed: Sequence[int] | None = N
     assign, dist = _assign_nearest(d, sel)
     return SitingResult("p-median", sel, float(res["objective"]), assign, bool(res["optimal"]), float(res["gap"]),
                         time.perf_counter() - t0, res["status"], res["bound"], dist, None,
-                        {"rounds": res["rounds"]})
+                        {"rounds": res["rounds"], "stats": res.get("stats", {})})
 
 
 def p_center(cost: Any, p: int, *, fixed: Sequence[int] | None = None, time_limit: float | None = None,

@@ -62,6 +62,7 @@ def solve_mip(
     rel_gap: float = 0.0,
     threads: int | None = None,
     objective_cutoff: float | None = None,
+    lp_solver: str | None = None,
 ) -> MipOutcome:
     """Solve ``min/max c·x + offset`` s.t. ``row_lower ≤ A x ≤ row_upper``, bounds, integrality.
 
@@ -79,6 +80,9 @@ def solve_mip(
         Checked during the search; cancelling it raises :class:`Cancelled`.
     rel_gap
         Relative gap at which the search stops (0 means prove optimality).
+    lp_solver
+        HiGHS ``solver`` option for a pure LP (``"ipm"``: interior point then crossover
+        to a vertex, ``"simplex"``; None leaves HiGHS's choice).
     """
     import highspy
 
@@ -96,6 +100,8 @@ def solve_mip(
         h.setOptionValue("time_limit", max(0.01, float(time_limit)))
     if objective_cutoff is not None:
         h.setOptionValue("objective_bound", float(objective_cutoff))
+    if lp_solver is not None:
+        h.setOptionValue("solver", str(lp_solver))
     lp = highspy.HighsLp()
     lp.num_col_ = n_col
     lp.num_row_ = a.shape[0]

@@ -188,8 +188,12 @@ class _Radius:
 
 
 def _aggregate(d: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Drop zero-weight clients and merge clients with identical distance rows."""
-    keep = w > 0
+    """Merge clients with identical distance rows (summing weights); drop zero weights.
+
+    A zero-weight client is kept (with weight 0) when some candidate cannot reach it:
+    the open sites must still reach it.
+    """
+    keep = (w > 0) | ~np.isfinite(d).all(axis=1)
     if not keep.any():
         keep[:] = True
     dk, wk = d[keep], w[keep]
@@ -198,6 +202,22 @@ def _aggregate(d: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if first.size == dk.shape[0]:
         return dk, wk
     return dk[first], np.bincount(inv.ravel(), weights=wk, minlength=first.size)
+
+
+def _heuristic_weights(d: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Weights for the heuristic: zero-weight clients that some candidate cannot reach
+    count like the lightest client, so the search keeps them reachable."""
+    need = (w == 0) & ~np.isfinite(d).all(axis=1)
+    if not need.any():
+        return w
+    return np.where(need, float(w[w > 0].min()) if (w > 0).any() else 1.0, w)
+
+
+def _total(w: np.ndarray, dist: np.ndarray) -> float:
+    """Σ w·dist, or ``inf`` when some client is left without a reachable open site."""
+    if not np.isfinite(dist).all():
+        return math.inf
+    return float(w @ dist)
 
 
 def pmedian_exact(
@@ -246,12 +266,14 @@ def pmedian_exact(
     progress(2, "p-median: heuristic start")
     if start is None:
         budget = 30.0 if time_limit is None else max(0.5, 0.2 * float(time_limit))
-        start = pmedian_heuristic(d_all, w_all, p, fixed, max_seconds=budget, feedback=feedback)
+        start = pmedian_heuristic(d_all, _heuristic_weights(d_all, w_all), p, fixed, max_seconds=budget,
+                                  feedback=feedback)
     best = np.sort(np.asarray(start, dtype=np.intp))
     d, w = _aggregate(d_all, w_all)
     n = d.shape[0]
+    w_heur = _heuristic_weights(d, w)
     _, dbest = nearest_open(d, best)
-    upper = float(w @ dbest)
+    upper = _total(w, dbest)
     stats: dict = {"clients": (d_all.shape[0], n), "t_heuristic": time.perf_counter() - t0}
 
     # ---- master: columns y (m) then θ (n); Σ y = p; reachability rows where needed
@@ -328,7 +350,7 @@ def pmedian_exact(
     def consider(y_sites: np.ndarray) -> None:
         nonlocal best, upper, dbest
         _, dy = nearest_open(d, y_sites)
-        c = float(w @ dy)
+        c = _total(w, dy)
         if c < upper:
             best, upper, dbest = np.sort(y_sites), c, dy
 
@@ -341,7 +363,7 @@ def pmedian_exact(
             # LP rounding: the p largest y, improved by interchange
             progress(62, "p-median: LP rounding")
             order = np.argsort(-(y_lp + 2.0 * fixed_mask))[:p]
-            alt = pmedian_heuristic(d, w, p, fixed, max_seconds=10.0, feedback=feedback,
+            alt = pmedian_heuristic(d, w_heur, p, fixed, max_seconds=10.0, feedback=feedback,
                                     initial=np.setdiff1d(order, fixed))
             consider(alt)
         rc = master.reduced_costs()[:m]
@@ -364,7 +386,7 @@ def pmedian_exact(
             if left is not None and left <= 0.05:
                 status = "time limit"
                 break
-            out = master.solve(time_limit=left, start=x0)
+            out = master.solve(time_limit=left, start=x0 if math.isfinite(upper) else None)
             status = out.status
             if math.isfinite(out.bound):
                 lower = max(lower, min(out.bound, upper))
@@ -412,4 +434,4 @@ def pmedian_exact(
 
 def _tol(value: float) -> float:
     """Absolute tolerance at which a bound meets a cost (HiGHS's own MIP tolerances)."""
-    return max(1e-6, 1e-9 * abs(value))
+    return max(1e-6, 1e-9 * abs(value)) if math.isfinite(value) else 0.0
