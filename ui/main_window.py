@@ -216,6 +216,9 @@ class MainWindow(QMainWindow):
         from ui.coverage_dialog import add_coverage_action  # Analysis → Coverage analysis…
 
         add_coverage_action(self)
+        from ui.siting_dialog import add_siting_actions  # Analysis → Optimal siting…, Compare scenarios…
+
+        add_siting_actions(self)
         self.findings_menu = mb.addMenu("")
         self.findings_menu.setObjectName("findings_menu")
         from ui.findings_panel import install_findings_ui  # Findings menu, findings panel, store map layer
