@@ -510,6 +510,8 @@ class SitingDialog(QDialog):
         self.spacing_box.setValue(200.0)
         self.spacing_box.setSuffix(" m")
         self.candidates_box = QComboBox(self)
+        self.type_box = QComboBox(self)
+        self.type_box.setToolTip(_tr("Only candidates of this type (column site_type)"))
         self.existing_box = QComboBox(self)
         self.allow_close_check = QCheckBox(_tr("Allow closing existing facilities"), self)
         self.euclid_radio = QRadioButton(_tr("Straight line"), self)
@@ -521,6 +523,7 @@ class SitingDialog(QDialog):
         data_form.addRow(_tr("Demand (points or grids)"), self.demand_box)
         data_form.addRow(_tr("Demand point spacing"), self.spacing_box)
         data_form.addRow(_tr("Candidate sites"), self.candidates_box)
+        data_form.addRow(_tr("Candidate type"), self.type_box)
         data_form.addRow(_tr("Existing facilities"), self.existing_box)
         data_form.addRow(self.allow_close_check)
         data_form.addRow(self.euclid_radio)
@@ -625,6 +628,12 @@ class SitingDialog(QDialog):
     def _fill_site_columns(self) -> None:
         lyr = self.candidates_box.currentData()
         cols = _numeric_columns(lyr.gdf) if lyr is not None else []
+        self.type_box.clear()
+        self.type_box.addItem(_tr("(all types)"), None)
+        if lyr is not None and "site_type" in lyr.gdf.columns:
+            for v in sorted({str(v) for v in lyr.gdf["site_type"].dropna()}):
+                self.type_box.addItem(v, v)
+        self.type_box.setEnabled(self.type_box.count() > 1)
         self.capacity_box.clear()
         self.cost_box.clear()
         self.cost_box.addItem(_tr("(none)"), None)
@@ -670,6 +679,13 @@ class SitingDialog(QDialog):
         if self.road_radio.isChecked() and roads is None:
             self.status.setText(_tr("Load a road layer for distances along the roads."))
             return
+        cand_gdf = cand.gdf
+        ctype = self.type_box.currentData()
+        if ctype is not None:
+            cand_gdf = cand_gdf[cand_gdf["site_type"].astype(str) == ctype]
+            if len(cand_gdf) == 0:
+                self.status.setText(_tr("No candidate of type {0}.").format(ctype))
+                return
         name = self.name_edit.text().strip() or self._default_name()
         names = {s.get("name") for s in _project(self.window_).scenarios}
         if name in names:
@@ -679,11 +695,11 @@ class SitingDialog(QDialog):
         self.status.setText(_tr("Running…"))
         self.run_button.setEnabled(False)
         time_limit = float(self.time_box.value()) or None
-        self._inputs = {"demand_layer": dem.name, "candidates_layer": cand.name,
+        self._inputs = {"demand_layer": dem.name, "candidates_layer": cand.name, "candidate_type": ctype,
                         "existing_layer": ex.name if ex is not None else None,
                         "roads_layer": roads.name if roads is not None else None}
         self.task = run_task(
-            self, _tr("Optimal siting"), compute_siting, dem.gdf.copy(), cand.gdf.copy(), model=model,
+            self, _tr("Optimal siting"), compute_siting, dem.gdf.copy(), cand_gdf.copy(), model=model,
             existing=None if ex is None else ex.gdf.copy(),
             allow_close=bool(ex is not None and self.allow_close_check.isChecked()),
             roads=None if roads is None else roads.gdf.copy(), spacing_m=float(self.spacing_box.value()),

@@ -280,3 +280,32 @@ def test_registered_in_the_analysis_menu(qtbot, app_env):
     qtbot.addWidget(dlg)
     assert dlg.list.count() == 0 and not dlg.compare_button.isEnabled()
     assert "no scenarios" in dlg.status.text()
+
+
+def test_capacitated_transfer_stations_respect_capacity(qtbot, app_env, subset, shown):
+    win = make_window(qtbot, subset)
+    dlg = SitingDialog(win)
+    qtbot.addWidget(dlg)
+    dlg.set_model("capacitated")
+    assert [dlg.type_box.itemText(i) for i in range(dlg.type_box.count())] == ["(全部类型)", "回收网点", "收集点", "转运站"]
+    dlg.type_box.setCurrentIndex(dlg.type_box.findData("转运站"))
+    dlg.p_box.setValue(0)  # 不限: the opening costs decide how many
+    dlg.cost_box.setCurrentIndex(dlg.cost_box.findData("opening_cost"))
+    dlg.allow_close_check.setChecked(True)
+    dlg.spacing_box.setValue(400.0)
+    run_dialog(qtbot, dlg)
+    assert dlg.error is None and shown == [], shown
+    cand = subset["candidate_sites"]
+    demand = demand_from_grids(subset["grid_community_village"], spacing_m=400.0)
+    direct = site(demand, cand[cand["site_type"] == "转运站"], model="capacitated", existing=subset["transfer_stations"],
+                  allow_close=True, opening_cost_col="opening_cost")
+    res = dlg.result.outcome.result
+    assert res.optimal and res.objective == pytest.approx(direct.result.objective)
+    sites = dlg.result.outcome.sites
+    assert (sites["load_tpd"] <= sites["capacity_tpd"] + 1e-9).all()
+    assert sites["load_tpd"].sum() == pytest.approx(demand["waste_tpd"].sum())
+    heads = [dlg.sites_table.horizontalHeaderItem(c).text() for c in range(dlg.sites_table.columnCount())]
+    ratios = [float(dlg.sites_table.item(r, heads.index("负荷率 %")).text()) for r in range(dlg.sites_table.rowCount())]
+    assert len(ratios) == len(sites) and max(ratios) <= 100.0
+    assert win.current_project.scenarios[-1]["params"]["opening_cost_col"] == "opening_cost"
+    assert win.current_project.scenarios[-1]["candidate_type"] == "转运站"
