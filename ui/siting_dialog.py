@@ -444,6 +444,28 @@ def _area_style(areas: gpd.GeoDataFrame):
     return SingleSymbol(base)
 
 
+def _assignment_layer(demand: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Demand points with the name of the site serving them (``site_name``; "" when unserved)."""
+    pos = {int(j): r for r, j in enumerate(sites["site_index"].to_numpy())}
+    names = sites["name"].astype(str).to_numpy() if "name" in sites.columns else \
+        np.array([str(j) for j in sites["site_index"]])
+    rows = [pos.get(int(j), -1) for j in demand["site"].to_numpy()]
+    cols = [c for c in ("community_code", "community_name", "population", "waste_tpd", "distance_m", "covered")
+            if c in demand.columns]
+    out = demand[cols + [demand.geometry.name]].copy()
+    out["site_name"] = [names[r] if r >= 0 else "" for r in rows]
+    return out
+
+
+def _assignment_style(assign: gpd.GeoDataFrame):
+    from gridtool.styles import SingleSymbol, Symbol, categorized
+
+    base = Symbol(size=5, stroke="#333333", stroke_width=0.3)
+    if 1 < assign["site_name"].nunique() <= 30:
+        return categorized(assign, "site_name", base=base)
+    return SingleSymbol(base)
+
+
 # ---------------------------------------------------------------------------------------------
 class SitingDialog(QDialog):
     """Choose sites with a siting model; results as layers, tables and a project scenario.
@@ -737,7 +759,13 @@ class SitingDialog(QDialog):
     def _add_layers(self, run: SitingRun) -> None:
         w = self.window_
         out = run.outcome
+        assign = _assignment_layer(out.demand, out.sites)
+        demand_layer = w.add_result_layer(assign, "siting_assignment", "other", _assignment_style(assign),
+                                          title=_tr("Demand assignment {0}").format(run.name))
+        if demand_layer is not None:
+            demand_layer.visible = False  # switched on from the layer panel when wanted
         self.added_layers = [
+            demand_layer,
             w.add_result_layer(out.service_areas, "siting_service_areas", "other", _area_style(out.service_areas),
                                title=_tr("Service areas {0}").format(run.name)),
             w.add_result_layer(out.sites, "siting_sites", "other", _site_symbols(out.sites),
@@ -754,7 +782,9 @@ class SitingDialog(QDialog):
             proof = _tr("not proven, gap unknown")
         lines = [
             _tr("Model: {0}").format(_model_names().get(run.model, run.model)),
-            _tr("Objective ({0}): {1}").format(_objective_names().get(run.model, ""), f"{res.objective:,.6g}"),
+            _tr("Objective ({0}): {1}").format(_objective_names().get(run.model, ""),
+                                                f"{res.objective:,.0f}" if abs(res.objective) >= 1000
+                                                else f"{res.objective:,.6g}"),
             _tr("Proof: {0}").format(proof),
             _tr("Time: {0} s").format(f"{res.seconds:.2f}"),
             _tr("Sites chosen: {0}").format(len(res.selected)),

@@ -104,6 +104,9 @@ def test_lscp_run_matches_the_engine_and_survives_save_and_reopen(qtbot, app_env
     assert len(sites_layer.gdf) == n_sites and len(areas_layer.gdf) == n_sites
     assert {c.symbol.marker for c in sites_layer.style.categories} == {"star"}
     assert set(sites_layer.gdf["source"]) == {"candidate", "existing"}
+    assign = titles["需求分配 方案 1"]
+    assert not assign.visible and len(assign.gdf) == len(direct.demand)
+    assert set(assign.gdf["site_name"]) == set(sites_layer.gdf["name"])  # every site serves someone
     assert (sites_layer.gdf["source"] == "existing").sum() == 2  # existing stations stay open
     # results panel
     assert f"选中站点：{n_sites} 个" in dlg.summary.text() and "已证明最优" in dlg.summary.text()
