@@ -1072,14 +1072,19 @@ class ScenarioDialog(QDialog):
 
         for i, (name, layers) in enumerate(run.layers.items()):
             colour = PALETTE[(i + 1) % len(PALETTE)]
-            for key, gdf in layers.items():
+            # links first so that the sites are drawn on top of them
+            for key in sorted(layers, key=lambda k: not k.endswith("_links")):
+                gdf = layers[key]
                 if key.endswith("_links"):
-                    style = SingleSymbol(Symbol(fill=colour, stroke=colour, stroke_width=0.6))
+                    style = SingleSymbol(Symbol(fill=colour, stroke=colour, stroke_width=0.5))
                     title = _tr("Scenario {0}: demand links").format(name)
                 else:
-                    style = SingleSymbol(Symbol(fill=colour, stroke="#222222", size=13, marker="star"))
+                    style = SingleSymbol(Symbol(fill=colour, stroke="#1a1a1a", size=15, stroke_width=1.2,
+                                                marker="star"))
                     title = _tr("Scenario {0}: sites").format(name)
-                self.window_.add_result_layer(gdf, f"scenario_{key}", "other", style, title=title)
+                lyr = self.window_.add_result_layer(gdf, f"scenario_{key}", "other", style, title=title)
+                if lyr is not None and key.endswith("_links"):
+                    lyr.opacity = 0.5
 
     # -- export ----------------------------------------------------------------------------------
     def export_table(self, path: str | Path) -> Path:

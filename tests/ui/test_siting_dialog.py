@@ -155,7 +155,8 @@ def test_lscp_run_matches_the_engine_and_survives_save_and_reopen(qtbot, app_env
     assert t.item(cmp_rows.index("平均距离(m)"), 0).text() == f"{expected.loc['mean_distance_m', 'a']:,.0f}"
     assert t.item(cmp_rows.index("覆盖率 %"), 1).text() == "100.0"
     new_titles = [lyr.title for lyr in list(win.layer_list)[n_before:]]
-    assert "方案 方案 1：站点" in new_titles and "方案 现状 transfer_stations：需求分配连线" in new_titles
+    assert new_titles[:2] == ["现状 transfer_stations：需求分配连线", "现状 transfer_stations：站点"]
+    assert "方案 1：站点" in new_titles and len(new_titles) == 4
     csv = cmp.export_table(tmp_path / "scen.csv")
     back = pd.read_csv(csv, encoding="utf-8-sig", index_col=0)
     assert list(back.columns) == ["现状 transfer_stations", "方案 1"]
