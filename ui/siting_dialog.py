@@ -324,7 +324,7 @@ def compute_siting(demand: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame, *, mo
     outcome = site(pts, candidates, model=model, p=p, radius_m=radius_m, weights_col=wc, existing=existing,
                    allow_close=allow_close, network=net, demand_col=demand_col, capacity_col=capacity_col,
                    opening_cost_col=opening_cost_col, time_limit=time_limit, feedback=fb)
-    proposal = Scenario(name, outcome.sites)
+    proposal = Scenario(name, outcome.sites, outcome.result.summary())
     scen: dict[str, gpd.GeoDataFrame] = {}
     ex_scen = None
     if existing is not None and len(existing):
@@ -789,6 +789,11 @@ class SitingDialog(QDialog):
             _tr("Time: {0} s").format(f"{res.seconds:.2f}"),
             _tr("Sites chosen: {0}").format(len(res.selected)),
         ]
+        if run.existing is not None:
+            src = run.outcome.sites["source"].astype(str)
+            kept = int((src == "existing").sum())
+            lines.append(_tr("New sites: {0}; existing kept: {1}; closed: {2}").format(
+                int((src == "candidate").sum()), kept, len(run.existing.sites) - kept))
         self.summary.setText("\n".join(lines))
         self._fill_sites(run)
         _fill_comparison(self.compare_table, run.comparison.table)
@@ -951,6 +956,8 @@ class ScenarioDialog(QDialog):
             item = QListWidgetItem(_tr("{0} — {1} sites").format(d.get("name", "?"), n)
                                    + (f" ({extra})" if extra else ""))
             item.setData(Qt.ItemDataRole.UserRole, d.get("name"))
+            if d.get("note"):
+                item.setToolTip(str(d["note"]))
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked)
             self.list.addItem(item)

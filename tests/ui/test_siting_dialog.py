@@ -110,6 +110,7 @@ def test_lscp_run_matches_the_engine_and_survives_save_and_reopen(qtbot, app_env
     assert (sites_layer.gdf["source"] == "existing").sum() == 2  # existing stations stay open
     # results panel
     assert f"选中站点：{n_sites} 个" in dlg.summary.text() and "已证明最优" in dlg.summary.text()
+    assert f"新建：{n_sites - 2} 个；保留现有：2 个；关闭：0 个" in dlg.summary.text()
     assert dlg.sites_table.rowCount() == n_sites
     table = dlg.compare_table
     heads = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
@@ -217,6 +218,8 @@ def test_mclp_along_roads_with_closing_allowed(qtbot, app_env, subset, sample_la
     res = dlg.result.outcome.result
     assert res.objective == pytest.approx(direct.result.objective)
     assert len(res.selected) == 2 and dlg.result.params["along_roads"] is True
+    kept = int((dlg.result.outcome.sites["source"] == "existing").sum())
+    assert f"保留现有：{kept} 个；关闭：{2 - kept} 个" in dlg.summary.text()
     sites_layer = next(lyr for lyr in win.layer_list if lyr.title == "选址结果 方案 1")
     assert len(sites_layer.gdf) == 2
 
