@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -317,12 +318,15 @@ def compute_siting(demand: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame, *, mo
     from gridtool.siting import site
 
     fb = ensure_feedback(feedback)
+    t_start = time.perf_counter()
     pts = _demand_points(demand, spacing_m)
     net = _network(roads, fb)
+    # the time limit covers the run: demand points and the road network come off the solver's share
+    left = None if time_limit is None else max(0.01, float(time_limit) - (time.perf_counter() - t_start))
     wc = weights_col if weights_col and weights_col in pts.columns else None
     outcome = site(pts, candidates, model=model, p=p, radius_m=radius_m, weights_col=wc, existing=existing,
                    allow_close=allow_close, network=net, demand_col=demand_col, capacity_col=capacity_col,
-                   opening_cost_col=opening_cost_col, time_limit=time_limit, feedback=fb)
+                   opening_cost_col=opening_cost_col, time_limit=left, feedback=fb)
     proposal = Scenario(name, outcome.sites, outcome.result.summary())
     scen: dict[str, gpd.GeoDataFrame] = {}
     ex_scen = None
