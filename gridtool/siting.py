@@ -275,7 +275,8 @@ def _dominated_rows(a: sp.csr_matrix) -> np.ndarray:
     return dom
 
 
-def _reduce_cover(a: sp.csr_matrix, fixed: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, dict]:
+def _reduce_cover(a: sp.csr_matrix, fixed: np.ndarray,
+                  feedback: Feedback | None = None) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, dict]:
     """Reduce an LSCP. Returns (reduced matrix, its column ids, sites forced open, stats)."""
     n0, m0 = a.shape
     forced = set(int(j) for j in fixed)
@@ -285,6 +286,8 @@ def _reduce_cover(a: sp.csr_matrix, fixed: np.ndarray) -> tuple[sp.csr_matrix, n
         a = a[~covered]
     a, _ = _merge_rows(a, np.ones(a.shape[0]))
     for _ in range(20):
+        if feedback is not None:
+            feedback.check()
         changed = False
         if a.shape[0] == 0:
             break
@@ -373,8 +376,9 @@ def lscp(cost: Any, radius: float, *, fixed: Sequence[int] | None = None, time_l
             f"radius {r:g} m: no candidate lies within reach of demand points {_first(lonely)} "
             f"(the farthest of them is {worst:,.0f} m from its nearest candidate); "
             "raise the radius or add candidate sites near them")
-    ared, cols, forced, stats = _reduce_cover(a, f)
-    chosen, out = _solve_cover(ared, time_limit, feedback)
+    ared, cols, forced, stats = _reduce_cover(a, f, feedback)
+    left = None if time_limit is None else max(0.01, float(time_limit) - (time.perf_counter() - t0))
+    chosen, out = _solve_cover(ared, left, feedback)
     sel = np.unique(np.concatenate([forced, cols[chosen]])).astype(np.intp)
     assign, dist = _assign_nearest(c, sel)
     optimal = out is None or out.optimal
@@ -523,7 +527,8 @@ def p_center(cost: Any, p: int, *, fixed: Sequence[int] | None = None, time_limi
     _reachable_check(d, "p-center")
     fb = ensure_feedback(feedback)
     # upper bound: a p-median heuristic (unweighted) then its largest distance
-    start = pmedian_heuristic(d, np.ones(n), p, f, max_seconds=5.0, feedback=feedback)
+    start = pmedian_heuristic(d, np.ones(n), p, f, max_seconds=5.0, feedback=feedback,
+                              deadline=None if time_limit is None else t0 + 0.3 * float(time_limit))
     best_sel = np.sort(start)
     _, dist0 = nearest_open(d, best_sel)
     hi_val = float(dist0.max())
@@ -546,10 +551,11 @@ def p_center(cost: Any, p: int, *, fixed: Sequence[int] | None = None, time_limi
         if (np.diff(a.indptr) == 0).any():
             lo = mid + 1
             continue
-        ared, cols, forced, _ = _reduce_cover(a, f)
+        ared, cols, forced, _ = _reduce_cover(a, f, fb)
         if forced.size > p:
             lo = mid + 1
             continue
+        remaining = None if remaining is None else max(0.01, deadline - time.perf_counter())
         chosen, out = _solve_cover(ared, remaining, feedback)
         count = forced.size + chosen.size
         if out is not None and not out.optimal:

@@ -67,16 +67,23 @@ def pmedian_heuristic(
     max_seconds: float = 30.0,
     feedback: Feedback | None = None,
     initial: np.ndarray | None = None,
+    deadline: float | None = None,
 ) -> np.ndarray:
     """Greedy then fast vertex substitution (best improvement); returns open candidates.
 
     ``fixed`` candidates are opened first and never swapped out. Unreachable pairs
-    (``inf``) are replaced by a large finite penalty for the search.
+    (``inf``) are replaced by a large finite penalty for the search. ``feedback`` is
+    checked at every greedy addition and interchange step. The search stops after
+    ``max_seconds`` or at ``deadline`` (a ``time.perf_counter()`` value), whichever
+    comes first; a greedy phase cut short opens the remaining sites by their gain at
+    that moment, so ``p`` sites are always returned.
     """
     d = _finite_big(np.asarray(cost, dtype=float))
     w = np.asarray(weights, dtype=float)
     n, m = d.shape
     t_end = time.perf_counter() + max_seconds
+    if deadline is not None:
+        t_end = min(t_end, deadline)
     is_open = np.zeros(m, dtype=bool)
     fixed = np.asarray([] if fixed is None else fixed, dtype=np.intp)
     is_open[fixed] = True
@@ -88,11 +95,18 @@ def pmedian_heuristic(
         d1 = np.full(n, np.inf)
     # greedy addition
     while is_open.sum() < p:
+        if feedback is not None:
+            feedback.check()
         if np.isinf(d1).all():
             gains = -(w @ d)
         else:
             gains = w @ np.maximum(d1[:, None] - d, 0.0)
         gains[is_open] = -np.inf
+        if time.perf_counter() >= t_end:
+            # out of time: open the rest by their present gain, no more passes
+            rest = int(p - is_open.sum())
+            is_open[np.argsort(-gains, kind="stable")[:rest]] = True
+            return np.flatnonzero(is_open)
         j = int(np.argmax(gains))
         is_open[j] = True
         d1 = np.minimum(d1, d[:, j])
@@ -267,7 +281,7 @@ def pmedian_exact(
     if start is None:
         budget = 30.0 if time_limit is None else max(0.5, 0.2 * float(time_limit))
         start = pmedian_heuristic(d_all, _heuristic_weights(d_all, w_all), p, fixed, max_seconds=budget,
-                                  feedback=feedback)
+                                  feedback=feedback, deadline=None if time_limit is None else deadline)
     best = np.sort(np.asarray(start, dtype=np.intp))
     d, w = _aggregate(d_all, w_all)
     n = d.shape[0]
@@ -364,7 +378,8 @@ def pmedian_exact(
             progress(62, "p-median: LP rounding")
             order = np.argsort(-(y_lp + 2.0 * fixed_mask))[:p]
             alt = pmedian_heuristic(d, w_heur, p, fixed, max_seconds=10.0, feedback=feedback,
-                                    initial=np.setdiff1d(order, fixed))
+                                    initial=np.setdiff1d(order, fixed),
+                                    deadline=None if time_limit is None else deadline)
             consider(alt)
         rc = master.reduced_costs()[:m]
         lp_bound = lower
@@ -397,6 +412,8 @@ def pmedian_exact(
             sols = [out.x] + [s for s in master.found if s.size == m + n]
             new_rows = []
             for x in sols:
+                if feedback is not None:
+                    feedback.check()
                 ys = np.flatnonzero(x[:m] > 0.5)
                 consider(ys)
                 yint = np.zeros(m)

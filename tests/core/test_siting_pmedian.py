@@ -152,3 +152,44 @@ def test_mclp_integral_lp_shortcut_and_fractional_fallback():
     res = siting.mclp(d, np.array([1, 1, 1, 5, 5, 5.0]), 1000, 1)
     assert res.selected.tolist() == [1] and res.objective == 15
     assert res.optimal and res.info["lp_integral"] and res.lower_bound == pytest.approx(15)
+
+
+def _many_sites(n=3000, m=800, seed=11):
+    rng = np.random.default_rng(seed)
+    d = cdist(rng.uniform(0, 10_000, (n, 2)), rng.uniform(0, 10_000, (m, 2)))
+    return d, rng.integers(1, 50, n).astype(float)
+
+
+def test_pmedian_cancel_during_greedy_heuristic_is_prompt():
+    # p=400 of 800: the greedy start alone takes seconds (400 passes over 3000 x 800)
+    import threading
+    import time
+
+    d, w = _many_sites()
+    fb = Feedback()
+    threading.Timer(0.3, fb.cancel).start()
+    t0 = time.perf_counter()
+    with pytest.raises(Cancelled):
+        siting.p_median(d, w, 400, feedback=fb)
+    assert time.perf_counter() - t0 < 1.3
+
+
+def test_pmedian_time_limit_holds_in_the_heuristic():
+    import time
+
+    d, w = _many_sites()
+    t0 = time.perf_counter()
+    res = siting.p_median(d, w, 400, time_limit=0.3)
+    assert time.perf_counter() - t0 < 1.3
+    assert len(res.selected) == 400 and not res.optimal
+    assert res.objective == pytest.approx(float(w @ d[:, res.selected].min(axis=1)))
+
+
+def test_pmedian_heuristic_deadline_still_opens_p_sites():
+    import time
+
+    from gridtool.siting_pmedian import pmedian_heuristic
+
+    d, w = _many_sites(n=200, m=50)
+    sel = pmedian_heuristic(d, w, 20, np.array([3]), deadline=time.perf_counter())
+    assert sel.size == 20 and 3 in sel and np.unique(sel).size == 20
