@@ -321,6 +321,34 @@ def _reduce_cover(a: sp.csr_matrix, fixed: np.ndarray,
     return a, cols, np.array(sorted(forced), dtype=np.intp), stats
 
 
+def _lonely_error(radius: float, lonely: np.ndarray, nearest: np.ndarray | None,
+                  unit: str = "m") -> InfeasibleError:
+    """The LSCP infeasibility message: who is out of reach and the radius that reaches them.
+
+    ``nearest`` holds each lonely point's distance to its nearest candidate (``inf``
+    where none is reachable at all), or None when unknown (a sparse cost matrix that
+    holds only the pairs within the radius).
+    """
+    head = f"radius {radius:g} m: no candidate lies within reach of demand points {_first(lonely)}"
+    if nearest is None:
+        return InfeasibleError(f"{head}; the cost matrix gives no distance beyond the radius for them, so the radius "
+                               "they need is unknown; raise the radius, add candidate sites near them or pass all "
+                               "distances")
+    nearest = np.asarray(nearest, dtype=float)
+    fin = np.isfinite(nearest)
+    parts = [head]
+    if fin.any():
+        k = int(np.argmax(np.where(fin, nearest, -1.0)))
+        worst = float(nearest[k])
+        parts.append(f"the worst of them (demand point {int(lonely[k])}) is {worst:,.0f} {unit} from its nearest "
+                     f"candidate, so a radius of at least {math.ceil(worst):,d} {unit} reaches "
+                     + ("every demand point" if fin.all() else "all the others"))
+    if not fin.all():
+        parts.append(f"demand points {_first(lonely[~fin])} cannot reach any candidate at all (connect them or add "
+                     "candidates)")
+    return InfeasibleError("; ".join(parts) + "; raise the radius or add candidate sites near them")
+
+
 def _greedy_cover(a: sp.csr_matrix) -> np.ndarray:
     """Greedy set cover on a 0/1 CSR; returns column indices."""
     ac = sp.csc_matrix(a)
@@ -370,12 +398,8 @@ def lscp(cost: Any, radius: float, *, fixed: Sequence[int] | None = None, time_l
     size = np.diff(a.indptr)
     lonely = np.flatnonzero(size == 0)
     if lonely.size:
-        nearest = _dense(c)[lonely].min(axis=1)
-        worst = float(np.max(nearest[np.isfinite(nearest)])) if np.isfinite(nearest).any() else math.inf
-        raise InfeasibleError(
-            f"radius {r:g} m: no candidate lies within reach of demand points {_first(lonely)} "
-            f"(the farthest of them is {worst:,.0f} m from its nearest candidate); "
-            "raise the radius or add candidate sites near them")
+        known = not sp.issparse(c)  # a sparse matrix may hold only the pairs within the radius
+        raise _lonely_error(r, lonely, _dense(c)[lonely].min(axis=1) if known else None)
     ared, cols, forced, stats = _reduce_cover(a, f, feedback)
     left = None if time_limit is None else max(0.01, float(time_limit) - (time.perf_counter() - t0))
     chosen, out = _solve_cover(ared, left, feedback)
@@ -859,6 +883,7 @@ def site(demand, candidates, *, model: str, p: int | None = None, radius_m: floa
         w = np.ones(n)
     fb.set_progress(1, "distances")
     if network is not None:
+        network = _road_network(network, fb)
         cost = _network_cost(network, xy_d, xy_s, radius_m if model in ("lscp", "mclp") else None, fb)
     elif model in ("lscp", "mclp"):
         if radius_m is None:
@@ -878,6 +903,8 @@ def site(demand, candidates, *, model: str, p: int | None = None, radius_m: floa
         from scipy.spatial.distance import cdist
 
         cost = cdist(xy_d, xy_s)
+    if model == "lscp":
+        _check_lscp_reach(cost, float(radius_m), xy_d, xy_s, network, fb)
     fb.set_progress(5, f"solving {model}")
     # the time limit covers the whole call: distances and checks come off the solver's share
     tl = None if time_limit is None else max(0.01, float(time_limit) - (time.perf_counter() - t_start))
@@ -928,6 +955,43 @@ def site(demand, candidates, *, model: str, p: int | None = None, radius_m: floa
                              geometry=polys, crs=candidates.crs)
     fb.set_progress(100, res.summary())
     return SiteOutcome(res, sites.reset_index(drop=True), dem, areas, sites_all)
+
+
+def _check_lscp_reach(cost, radius_m: float, xy_demand: np.ndarray, xy_sites: np.ndarray, network, fb) -> None:
+    """Raise the LSCP infeasibility with each lonely point's true nearest-candidate distance.
+
+    ``cost`` holds only the pairs within the radius, so the distances beyond it are
+    measured here for the lonely points only (straight line, or along the roads).
+    """
+    c = sp.csr_matrix(cost) if sp.issparse(cost) else sp.csr_matrix(np.where(np.asarray(cost) <= radius_m, 1, 0))
+    if sp.issparse(cost):
+        within = np.zeros(c.shape[0], dtype=bool)
+        rows = np.repeat(np.arange(c.shape[0]), np.diff(c.indptr))
+        within[rows[c.data <= radius_m]] = True
+    else:
+        within = np.diff(c.indptr) > 0
+    lonely = np.flatnonzero(~within)
+    if not lonely.size:
+        return
+    if network is None:
+        from scipy.spatial import cKDTree
+
+        nearest = cKDTree(xy_sites).query(xy_demand[lonely])[0]
+    else:
+        full = _dense(_as_cost(_network_cost(network, xy_demand[lonely], xy_sites, None, fb)))
+        nearest = full.min(axis=1)
+    raise _lonely_error(radius_m, lonely, nearest, "m" if network is None else "m along the roads")
+
+
+def _road_network(network, fb):
+    """A built :class:`gridtool.network.RoadNetwork` (built once from a road layer)."""
+    try:
+        from gridtool import network as gnet
+    except ImportError as exc:  # pragma: no cover - network.py ships with the package
+        raise InputError(f"road-network distances need gridtool.network ({exc})") from None
+    if isinstance(network, gnet.RoadNetwork):
+        return network
+    return gnet.build_network(_to_work(network, "network"), feedback=fb)
 
 
 def _network_cost(network, xy_demand: np.ndarray, xy_sites: np.ndarray, cutoff_m, fb):

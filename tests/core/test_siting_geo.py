@@ -113,3 +113,33 @@ def test_sample_district_transfer_stations():
     table = compare_scenarios(demand, {"existing": existing, "proposed": o.sites}, radius_m=2000)
     assert table.loc["covered_share", "proposed"] == pytest.approx(1.0)
     assert table.loc["covered_share", "existing"] < 1.0
+
+
+def test_lscp_out_of_reach_names_the_finite_radius_that_works():
+    # candidates at 0 and 5000 m; points 2 and 3 lie 2300 m and 800 m from their nearest one
+    demand = _pts([(0, 0), (100, 0), (2_300, 0), (4_200, 0)])
+    cand = _pts([(0, 0), (5_000, 0)])
+    with pytest.raises(InfeasibleError) as err:
+        site(demand, cand, model="lscp", radius_m=500.0)
+    msg = str(err.value)
+    assert msg.startswith("radius 500 m: no candidate lies within reach of demand points 2, 3 (2 in all)")
+    assert "inf" not in msg
+    assert "demand point 2) is 2,300 m from its nearest candidate" in msg
+    assert "a radius of at least 2,300 m reaches every demand point" in msg
+    out = site(demand, cand, model="lscp", radius_m=2_300.0)  # the radius named works
+    assert out.result.covered.all()
+
+
+def test_lscp_array_core_out_of_reach_messages():
+    from gridtool.siting import lscp
+
+    d = np.array([[0.0, 900.0], [700.0, np.inf], [np.inf, np.inf]])
+    with pytest.raises(InfeasibleError) as err:
+        lscp(d, 100.0)
+    msg = str(err.value)
+    assert "(demand point 1) is 700 m" in msg and "reaches all the others" in msg
+    assert "demand points 2 (1 in all) cannot reach any candidate at all" in msg
+    import scipy.sparse as sp
+
+    with pytest.raises(InfeasibleError, match="radius they need is unknown"):
+        lscp(sp.csr_matrix(np.array([[50.0, 0.0], [0.0, 0.0]])), 100.0)
