@@ -6,7 +6,9 @@ measures covered population, mean and largest distance and each station's load
 against its capacity; :func:`compare_scenarios` puts several scenarios in one table;
 :func:`scenario_layers` gives the map layers (sites with loads, demand-to-site lines).
 Scenarios are kept with a project in a JSON file (:func:`save_scenarios`,
-:func:`load_scenarios`) as GeoJSON features, so they survive without a database.
+:func:`load_scenarios`) as GeoJSON features, so they survive without a database; one
+scenario's JSON layout is :func:`scenario_to_dict` / :func:`scenario_from_dict`, which
+the project file's scenario list uses too.
 """
 from __future__ import annotations
 
@@ -28,6 +30,8 @@ __all__ = [
     "scenario_layers",
     "save_scenarios",
     "load_scenarios",
+    "scenario_to_dict",
+    "scenario_from_dict",
 ]
 
 
@@ -174,29 +178,65 @@ def scenario_layers(demand, scenario: Scenario, **kwargs) -> dict:
     return {f"{safe}_sites": s, f"{safe}_links": links}
 
 
+def _finite(v: Any) -> Any:
+    """JSON-safe number: NaN/inf → None, NumPy scalars → Python."""
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return float(v) if math.isfinite(float(v)) else None
+    return v
+
+
+def scenario_to_dict(scenario: Scenario, **meta: Any) -> dict[str, Any]:
+    """One scenario as a JSON-ready dict: ``name``, ``note``, ``crs``, ``sites`` (GeoJSON), plus ``meta``.
+
+    ``meta`` (model, params, demand layer, metrics …) must be JSON-serialisable; NaN and
+    infinite numbers in it (one level of dicts deep) become None. The internal ``_row``
+    column of :func:`gridtool.siting.site` is left out.
+    """
+    sites = scenario.sites.drop(columns=[c for c in ("_row",) if c in scenario.sites.columns])
+    d: dict[str, Any] = {"name": scenario.name, "note": scenario.note,
+                         "crs": sites.crs.to_string() if sites.crs is not None else None,
+                         "sites": json.loads(sites.to_json(na="null"))}
+    for k, v in meta.items():
+        d[k] = {kk: _finite(vv) for kk, vv in v.items()} if isinstance(v, dict) else _finite(v)
+    return d
+
+
+def scenario_from_dict(d: Mapping[str, Any]) -> Scenario:
+    """The :class:`Scenario` of a dict written by :func:`scenario_to_dict` (extra keys ignored).
+
+    Raises
+    ------
+    ReadError
+        When the dict lacks the name or the GeoJSON sites.
+    """
+    import geopandas as gpd
+
+    try:
+        feats = d["sites"]["features"]
+        crs = d.get("crs")
+        sites = gpd.GeoDataFrame.from_features(feats, crs=crs) if feats else gpd.GeoDataFrame(geometry=[], crs=crs)
+        return Scenario(str(d["name"]), sites, str(d.get("note", "")))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        name = d.get("name", "?") if isinstance(d, Mapping) else "?"
+        raise ReadError(f"scenario {name!r} is not a gridtool scenario ({exc}); "
+                        "remove it or re-run the siting") from None
+
+
 def save_scenarios(path: str | Path, scenarios: Iterable[Scenario]) -> None:
-    """Write scenarios to a JSON file (sites as GeoJSON in their CRS), replacing it atomically."""
+    """Write scenarios to a JSON file (:func:`scenario_to_dict` each), replacing it atomically."""
     from gridtool.atomic import atomic_write_text
 
-    data = []
-    for s in scenarios:
-        data.append({"name": s.name, "note": s.note,
-                     "crs": s.sites.crs.to_string() if s.sites.crs is not None else None,
-                     "sites": json.loads(s.sites.to_json())})
+    data = [scenario_to_dict(s) for s in scenarios]
     atomic_write_text(Path(path), json.dumps({"scenarios": data}, ensure_ascii=False, indent=1))
 
 
 def load_scenarios(path: str | Path) -> list[Scenario]:
     """Read scenarios written by :func:`save_scenarios`."""
-    import geopandas as gpd
-
     p = Path(path)
     try:
         raw = json.loads(p.read_text(encoding="utf-8"))
-        out = []
-        for item in raw["scenarios"]:
-            sites = gpd.GeoDataFrame.from_features(item["sites"]["features"], crs=item.get("crs"))
-            out.append(Scenario(str(item["name"]), sites, str(item.get("note", ""))))
-        return out
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return [scenario_from_dict(item) for item in raw["scenarios"]]
+    except (OSError, ValueError, KeyError, TypeError, ReadError) as exc:
         raise ReadError(f"{str(p)!r} is not a gridtool scenarios file ({exc})") from None

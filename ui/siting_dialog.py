@@ -17,7 +17,6 @@ the map (:func:`gridtool.scenarios.scenario_layers`) and exports the table (xlsx
 """
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -57,7 +56,8 @@ from PyQt6.QtWidgets import (
 
 from gridtool.errors import InputError, ReadError
 from gridtool.feedback import Feedback, ensure_feedback
-from gridtool.scenarios import Scenario, compare_scenarios, evaluate_scenario, make_scenario, scenario_layers
+from gridtool.scenarios import (Scenario, compare_scenarios, evaluate_scenario, make_scenario, scenario_from_dict,
+                                scenario_layers, scenario_to_dict)
 
 __all__ = [
     "SitingDialog",
@@ -125,40 +125,8 @@ def _metric_labels() -> dict[str, str]:
 
 # ---------------------------------------------------------------------------------------------
 # scenarios as project JSON
-def _finite(v: Any) -> Any:
-    """JSON-safe number: NaN/inf → None, NumPy scalars → Python."""
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        return float(v) if math.isfinite(float(v)) else None
-    return v
-
-
-def scenario_to_dict(scenario: Scenario, **meta: Any) -> dict[str, Any]:
-    """A scenario as the dict :func:`gridtool.scenarios.save_scenarios` writes, plus ``meta``.
-
-    ``meta`` (model, params, demand layer, metrics …) must be JSON-serialisable; NaN and
-    infinite numbers in it become None.
-    """
-    sites = scenario.sites.drop(columns=[c for c in ("_row",) if c in scenario.sites.columns])
-    d = {"name": scenario.name, "note": scenario.note,
-         "crs": sites.crs.to_string() if sites.crs is not None else None,
-         "sites": json.loads(sites.to_json(na="null"))}
-    for k, v in meta.items():
-        d[k] = {kk: _finite(vv) for kk, vv in v.items()} if isinstance(v, dict) else _finite(v)
-    return d
-
-
-def scenario_from_dict(d: dict[str, Any]) -> Scenario:
-    """The :class:`Scenario` of a project scenario dict (see :func:`scenario_to_dict`)."""
-    try:
-        feats = d["sites"]["features"]
-        sites = gpd.GeoDataFrame.from_features(feats, crs=d.get("crs")) if feats else gpd.GeoDataFrame(
-            geometry=[], crs=d.get("crs"))
-        return Scenario(str(d["name"]), sites, str(d.get("note", "")))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ReadError(f"project scenario {d.get('name', '?')!r} is not a gridtool scenario ({exc}); "
-                        "remove it or re-run the siting") from None
+# scenario_to_dict / scenario_from_dict live in gridtool.scenarios (the layout of its
+# save_scenarios / load_scenarios); re-exported here for the dialogs and their callers
 
 
 def _project(window: Any):

@@ -143,3 +143,32 @@ def test_lscp_array_core_out_of_reach_messages():
 
     with pytest.raises(InfeasibleError, match="radius they need is unknown"):
         lscp(sp.csr_matrix(np.array([[50.0, 0.0], [0.0, 0.0]])), 100.0)
+
+
+def test_scenario_dict_is_the_layout_of_the_scenarios_file(tmp_path):
+    import json
+
+    from gridtool.errors import ReadError
+    from gridtool.scenarios import Scenario, scenario_from_dict, scenario_to_dict
+
+    sites = _pts([(0, 0), (500, 0)], capacity_tpd=[5.0, np.nan], _row=[0, 1])
+    scen = Scenario("方案 1", sites, "p-median: 2 sites")
+    d = scenario_to_dict(scen, model="p-median", params={"p": 2, "time_limit_s": float("inf")}, gap=np.float64(0.0))
+    assert d["name"] == "方案 1" and d["note"] == "p-median: 2 sites" and d["crs"] == "EPSG:4549"
+    assert d["params"] == {"p": 2, "time_limit_s": None} and d["gap"] == 0.0 and d["model"] == "p-median"
+    assert "_row" not in d["sites"]["features"][0]["properties"]
+    json.dumps(d, allow_nan=False)  # JSON-safe
+    back = scenario_from_dict(d)
+    assert back.name == "方案 1" and back.sites.crs.to_epsg() == CRS and len(back.sites) == 2
+    assert back.sites.geometry.x.tolist() == pytest.approx([X0, X0 + 500])
+    # the scenarios file holds exactly these dicts
+    f = tmp_path / "scen.json"
+    save_scenarios(f, [scen])
+    assert json.loads(f.read_text(encoding="utf-8"))["scenarios"] == [scenario_to_dict(scen)]
+    empty = scenario_from_dict(scenario_to_dict(Scenario("none", sites.iloc[:0])))
+    assert len(empty.sites) == 0 and empty.sites.crs.to_epsg() == CRS
+    with pytest.raises(ReadError, match="'broken' is not a gridtool scenario"):
+        scenario_from_dict({"name": "broken"})
+    f.write_text('{"scenarios": [{"name": "x"}]}', encoding="utf-8")
+    with pytest.raises(ReadError, match="is not a gridtool scenarios file"):
+        load_scenarios(f)

@@ -316,3 +316,11 @@ def test_capacitated_transfer_stations_respect_capacity(qtbot, app_env, subset, 
     assert len(ratios) == len(sites) and max(ratios) <= 100.0
     assert win.current_project.scenarios[-1]["params"]["opening_cost_col"] == "opening_cost"
     assert win.current_project.scenarios[-1]["candidate_type"] == "转运站"
+
+
+def test_dialog_scenario_dicts_are_the_engine_ones():
+    import gridtool.scenarios as engine
+    import ui.siting_dialog as dialog
+
+    assert dialog.scenario_to_dict is engine.scenario_to_dict
+    assert dialog.scenario_from_dict is engine.scenario_from_dict
