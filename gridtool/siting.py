@@ -53,6 +53,7 @@ __all__ = [
     "p_center",
     "capacitated",
     "site",
+    "transport_rate",
 ]
 
 MODELS = ("lscp", "mclp", "p-median", "p-center", "capacitated")
@@ -69,8 +70,9 @@ class SitingResult:
     selected
         Sorted indices of the open candidates (fixed ones included).
     objective
-        Sites (LSCP), covered weight (MCLP), total weighted distance (p-median,
-        capacitated, plus opening costs), largest distance (p-center).
+        Sites (LSCP), covered weight (MCLP), total weighted distance (p-median),
+        ``cost_per_tpd_m`` × t/d·m plus opening costs (capacitated; the parts are in
+        ``info``), largest distance (p-center).
     assignment
         Candidate index serving each demand point (the nearest open one; for
         ``capacitated`` the single-source assignment; -1 where none is reachable).
@@ -668,14 +670,38 @@ def _capacitated_start(d: np.ndarray, q: np.ndarray, cap: np.ndarray, p: int | N
     return None
 
 
+def transport_rate(yuan_per_t_km: float, years: float = 10.0) -> float:
+    """``cost_per_tpd_m`` in 万元 for a haul cost in 元 per tonne-kilometre over ``years``.
+
+    One t/d carried one metre every day for ``years`` costs
+    ``yuan_per_t_km / 1000 × 365 × years`` 元, i.e. that divided by 10,000 in 万元, the
+    unit of the ``opening_cost`` column (kinds.py: 建设成本(万元)). E.g. 2 元/t·km over
+    10 years → 0.00073 万元 per t/d·m.
+    """
+    for name, v in (("yuan_per_t_km", yuan_per_t_km), ("years", years)):
+        if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+            raise InputError(f"{name}={v!r} must be a finite number > 0")
+    return float(yuan_per_t_km) / 1000.0 * 365.0 * float(years) / 10_000.0
+
+
 def capacitated(cost: Any, demand: Any, capacity: Any, p: int | None = None, opening_cost: Any = None, *,
                 fixed: Sequence[int] | None = None, time_limit: float | None = None,
-                feedback: Feedback | None = None) -> SitingResult:
+                feedback: Feedback | None = None, cost_per_tpd_m: float = 1.0) -> SitingResult:
     """Single-source capacitated siting: every demand point is served by one open site.
 
-    Minimises Σ demand·distance (t/d × m) plus, if given, Σ opening cost of the open
-    sites; ``p`` fixes the number of sites (optional). Pairs with infinite distance (or
-    absent from a sparse ``cost``) are not allowed; the model is exact over all others.
+    Minimises ``cost_per_tpd_m × Σ demand·distance + Σ opening cost of the open sites``;
+    ``p`` fixes the number of sites (optional). Pairs with infinite distance (or absent
+    from a sparse ``cost``) are not allowed; the model is exact over all others.
+
+    Units: demand in t/d and distance in m make the transport part t/d·m (tonnes a day
+    times metres); ``opening_cost`` is in its own unit (万元 in the sample data).
+    ``cost_per_tpd_m`` converts t/d·m into that unit — use :func:`transport_rate`
+    (e.g. ``transport_rate(2.0, years=10)`` for 2 元/t·km over 10 years). The default
+    1.0 keeps the plain sum, i.e. opening costs counted in t/d·m: with costs in 万元
+    they then barely matter next to the transport term. The two parts are reported
+    apart in ``info``: ``transport_tpd_m`` (Σ demand·distance), ``transport_cost``
+    (× ``cost_per_tpd_m``), ``opening_cost`` (Σ over the open sites) and
+    ``cost_per_tpd_m``; ``objective`` is ``transport_cost + opening_cost``.
 
     HiGHS starts from a greedy assignment (:func:`_capacitated_start`), so a run stopped
     by ``time_limit`` still returns a feasible siting (``optimal=False`` with its gap).
@@ -698,6 +724,13 @@ def capacitated(cost: Any, demand: Any, capacity: Any, p: int | None = None, ope
     fc = np.zeros(m) if opening_cost is None else np.asarray(opening_cost, dtype=float).ravel()
     if fc.shape[0] != m or (~np.isfinite(fc)).any() or (fc < 0).any():
         raise InputError("opening_cost must give one finite cost ≥ 0 for every candidate")
+    try:
+        rate = float(cost_per_tpd_m)
+    except (TypeError, ValueError):
+        raise InputError(f"cost_per_tpd_m={cost_per_tpd_m!r} is not a number") from None
+    if not math.isfinite(rate) or rate <= 0:
+        raise InputError(f"cost_per_tpd_m={cost_per_tpd_m!r} must be a finite cost > 0 per t/d·m "
+                         "(see gridtool.siting.transport_rate)")
     _reachable_check(d, "capacitated")
     total = float(q.sum())
     if cap.sum() < total - 1e-9:
@@ -716,7 +749,7 @@ def capacitated(cost: Any, demand: Any, capacity: Any, p: int | None = None, ope
     ii, jj = np.nonzero(np.isfinite(d))
     k = ii.size
     # columns: x (k pairs) then y (m)
-    cobj = np.concatenate([q[ii] * d[ii, jj], fc])
+    cobj = np.concatenate([rate * q[ii] * d[ii, jj], fc])
     r_assign = sp.csr_matrix((np.ones(k), (ii, np.arange(k))), shape=(n, k + m))
     r_cap = sp.csr_matrix((np.concatenate([q[ii], -cap]), (np.concatenate([jj, np.arange(m)]),
                                                           np.concatenate([np.arange(k), k + np.arange(m)]))),
@@ -761,9 +794,12 @@ def capacitated(cost: Any, demand: Any, capacity: Any, p: int | None = None, ope
     sel = np.flatnonzero(out.x[k:] > 0.5).astype(np.intp)
     dist = np.where(assign >= 0, d[np.arange(n), np.maximum(assign, 0)], np.inf)
     load = np.bincount(assign[assign >= 0], weights=q[assign >= 0], minlength=m)
+    moved = float(q[assign >= 0] @ dist[assign >= 0])
     return SitingResult("capacitated", sel, float(out.objective), assign, out.optimal, out.gap,
                         time.perf_counter() - t0, "optimal" if out.optimal else out.status, out.bound, dist, None,
-                        {"load_tpd": load[sel], "capacity_tpd": cap[sel]})
+                        {"load_tpd": load[sel], "capacity_tpd": cap[sel], "transport_tpd_m": moved,
+                         "transport_cost": rate * moved, "opening_cost": float(fc[sel].sum()),
+                         "cost_per_tpd_m": rate})
 
 
 # ----------------------------------------------------------------------------------------
@@ -823,7 +859,8 @@ def _to_work(gdf, arg: str):
 def site(demand, candidates, *, model: str, p: int | None = None, radius_m: float | None = None,
          weights_col: str | None = "population", existing=None, allow_close: bool = False, network=None,
          demand_col: str = "waste_tpd", capacity_col: str = "capacity_tpd", opening_cost_col: str | None = None,
-         time_limit: float | None = None, feedback: Feedback | None = None) -> SiteOutcome:
+         time_limit: float | None = None, feedback: Feedback | None = None,
+         cost_per_tpd_m: float = 1.0) -> SiteOutcome:
     """Run a siting model on GeoDataFrames (metres, EPSG:4549) and return map layers.
 
     Parameters
@@ -848,6 +885,9 @@ def site(demand, candidates, *, model: str, p: int | None = None, radius_m: floa
         Columns of the capacitated model (t/d on demand, t/d and cost on sites).
     time_limit
         Seconds for the whole call (distances included); the solver gets what is left.
+    cost_per_tpd_m
+        Capacitated: cost of one t/d carried one metre, in the unit of the opening
+        costs (see :func:`capacitated` and :func:`transport_rate`).
     """
     import geopandas as gpd
     import pandas as pd
@@ -929,7 +969,8 @@ def site(demand, candidates, *, model: str, p: int | None = None, radius_m: floa
         oc = None
         if opening_cost_col:
             oc = pd.to_numeric(sites_all[opening_cost_col], errors="coerce").fillna(0.0).to_numpy(dtype=float)
-        res = capacitated(cost, q, capv, p, oc, fixed=fixed, time_limit=tl, feedback=fb)
+        res = capacitated(cost, q, capv, p, oc, fixed=fixed, time_limit=tl, feedback=fb,
+                          cost_per_tpd_m=cost_per_tpd_m)
     fb.set_progress(97, "map layers")
     sel = res.selected
     sites = sites_all.iloc[sel].copy()

@@ -103,7 +103,7 @@ def _objective_names() -> dict[str, str]:
         "mclp": _tr("covered weight"),
         "p-median": _tr("total weighted distance (m)"),
         "p-center": _tr("largest distance (m)"),
-        "capacitated": _tr("t/d × m plus opening costs"),
+        "capacitated": _tr("transport cost plus opening costs"),
     }
 
 
@@ -275,7 +275,7 @@ def compute_siting(demand: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame, *, mo
                    demand_col: str = "waste_tpd", capacity_col: str = "capacity_tpd",
                    opening_cost_col: str | None = None, time_limit: float | None = None,
                    name: str = "proposal", existing_name: str = "existing",
-                   feedback: Feedback | None = None) -> SitingRun:
+                   feedback: Feedback | None = None, cost_per_tpd_m: float = 1.0) -> SitingRun:
     """Worker side of :class:`SitingDialog`: demand points, :func:`gridtool.siting.site`, comparison.
 
     Parameters are those of :func:`gridtool.siting.site`; ``demand`` may be community
@@ -294,7 +294,7 @@ def compute_siting(demand: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame, *, mo
     wc = weights_col if weights_col and weights_col in pts.columns else None
     outcome = site(pts, candidates, model=model, p=p, radius_m=radius_m, weights_col=wc, existing=existing,
                    allow_close=allow_close, network=net, demand_col=demand_col, capacity_col=capacity_col,
-                   opening_cost_col=opening_cost_col, time_limit=left, feedback=fb)
+                   opening_cost_col=opening_cost_col, time_limit=left, feedback=fb, cost_per_tpd_m=cost_per_tpd_m)
     proposal = Scenario(name, outcome.sites, outcome.result.summary())
     scen: dict[str, gpd.GeoDataFrame] = {}
     ex_scen = None
@@ -307,7 +307,8 @@ def compute_siting(demand: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame, *, mo
                           capacity_col=capacity_col, network=net, feedback=fb)
     params = {"p": p, "radius_m": radius_m, "time_limit_s": time_limit, "allow_close": allow_close,
               "weights_col": wc, "demand_col": demand_col, "capacity_col": capacity_col,
-              "opening_cost_col": opening_cost_col, "spacing_m": spacing_m, "along_roads": roads is not None}
+              "opening_cost_col": opening_cost_col, "spacing_m": spacing_m, "along_roads": roads is not None,
+              "cost_per_tpd_m": cost_per_tpd_m if model == "capacitated" else None}
     return SitingRun(outcome, name, model, params, comparison, existing_name if ex_scen else None, ex_scen, proposal)
 
 
@@ -482,6 +483,21 @@ class SitingDialog(QDialog):
         self.weights_box = QComboBox(self)
         self.capacity_box = QComboBox(self)
         self.cost_box = QComboBox(self)
+        # capacitated: haul cost that turns t/d·m into the opening costs' 万元
+        self.haul_box = QDoubleSpinBox(self)
+        self.haul_box.setRange(0.0, 100.0)
+        self.haul_box.setDecimals(2)
+        self.haul_box.setValue(0.0)
+        self.haul_box.setSuffix(" " + _tr("yuan/t·km"))
+        self.haul_box.setSpecialValueText(_tr("none (t/d·m = cost unit)"))
+        self.haul_box.setToolTip(_tr("Capacitated objective = haul cost × Σ waste (t/d) × distance (m) over the "
+                                     "horizon, in 万元, plus the opening costs (万元). With no haul cost the "
+                                     "t/d·m sum is added to the opening costs as it is."))
+        self.years_box = QDoubleSpinBox(self)
+        self.years_box.setRange(1.0, 50.0)
+        self.years_box.setDecimals(0)
+        self.years_box.setValue(10.0)
+        self.years_box.setSuffix(" " + _tr("years"))
         self.demand_col_box = QComboBox(self)
         model_form = QFormLayout()
         model_form.addRow(_tr("Model"), self.model_box)
@@ -492,6 +508,8 @@ class SitingDialog(QDialog):
         model_form.addRow(_tr("Demand column (t/d)"), self.demand_col_box)
         model_form.addRow(_tr("Capacity column (t/d)"), self.capacity_box)
         model_form.addRow(_tr("Opening cost column"), self.cost_box)
+        model_form.addRow(_tr("Haul cost"), self.haul_box)
+        model_form.addRow(_tr("Cost horizon"), self.years_box)
         model_group = QGroupBox(_tr("Model and parameters"), self)
         model_group.setLayout(model_form)
 
@@ -642,6 +660,8 @@ class SitingDialog(QDialog):
         self.weights_box.setEnabled("weights" in used)
         self.capacity_box.setEnabled("capacity" in used)
         self.cost_box.setEnabled("cost" in used)
+        self.haul_box.setEnabled("cost" in used)
+        self.years_box.setEnabled("cost" in used)
         self.demand_col_box.setEnabled("demand_col" in used)
         self.allow_close_check.setEnabled(self.existing_box.currentData() is not None)
         self.roads_box.setEnabled(self.road_radio.isChecked())
@@ -702,10 +722,17 @@ class SitingDialog(QDialog):
             demand_col=self.demand_col_box.currentData() or "waste_tpd",
             capacity_col=self.capacity_box.currentData() or "capacity_tpd",
             opening_cost_col=self.cost_box.currentData() if "cost" in used else None,
-            time_limit=time_limit, name=name,
+            time_limit=time_limit, name=name, cost_per_tpd_m=self.cost_per_tpd_m(),
             existing_name=_tr("Existing {0}").format(ex.title or ex.name) if ex is not None else "",
             on_done=self._done, on_cancel=self._cancelled, on_error=self._failed,
         )
+
+    def cost_per_tpd_m(self) -> float:
+        """The capacitated model's cost of one t/d·m from the haul cost and horizon (1.0 without)."""
+        from gridtool.siting import transport_rate
+
+        haul = float(self.haul_box.value())
+        return transport_rate(haul, float(self.years_box.value())) if haul > 0 else 1.0
 
     def _cancelled(self) -> None:
         self.run_button.setEnabled(True)
@@ -756,6 +783,7 @@ class SitingDialog(QDialog):
             _tr("Objective ({0}): {1}").format(_objective_names().get(run.model, ""),
                                                 f"{res.objective:,.0f}" if abs(res.objective) >= 1000
                                                 else f"{res.objective:,.6g}"),
+            *self._objective_parts(run),
             _tr("Proof: {0}").format(proof),
             _tr("Time: {0} s").format(f"{res.seconds:.2f}"),
             _tr("Sites chosen: {0}").format(len(res.selected)),
@@ -769,6 +797,19 @@ class SitingDialog(QDialog):
         self._fill_sites(run)
         _fill_comparison(self.compare_table, run.comparison.table)
         self.tabs.setCurrentWidget(self.compare_table)
+
+    @staticmethod
+    def _objective_parts(run: SitingRun) -> list[str]:
+        """Capacitated: transport and opening costs apart, with the rate that joins them."""
+        info = run.outcome.result.info
+        if run.model != "capacitated" or "transport_tpd_m" not in info:
+            return []
+        rate = info["cost_per_tpd_m"]
+        return [
+            _tr("  transport: {0} t/d·m × {1} = {2}").format(f"{info['transport_tpd_m']:,.0f}", f"{rate:.6g}",
+                                                         f"{info['transport_cost']:,.1f}"),
+            _tr("  opening costs: {0}").format(f"{info['opening_cost']:,.1f}"),
+        ]
 
     def _fill_sites(self, run: SitingRun) -> None:
         sites = run.outcome.sites

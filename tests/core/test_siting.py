@@ -207,3 +207,26 @@ def test_bad_weights_and_fixed():
         siting.p_median(np.ones((3, 2)), [1, 1, 1], 1, fixed=[7])
     with pytest.raises(InputError, match="unreachable|cannot reach"):
         siting.p_median(np.array([[1.0, 2.0], [np.inf, np.inf]]), [1, 1], 1)
+
+
+def test_capacitated_cost_per_tpd_m_weighs_transport_against_opening_costs():
+    # two towns 10 km apart, one candidate in each; each site can take all the waste
+    d = np.array([[0.0, 10_000.0], [0.0, 10_000.0], [10_000.0, 0.0], [10_000.0, 0.0]])
+    q = np.array([1.0, 1.0, 1.0, 1.0])
+    cap = np.array([4.0, 4.0])
+    fc = np.array([1_000.0, 1_000.0])  # 万元
+    plain = siting.capacitated(d, q, cap, opening_cost=fc)  # t/d·m counted as cost: 20,000 > 1,000 → two sites
+    assert plain.selected.tolist() == [0, 1] and plain.objective == pytest.approx(2_000.0)
+    assert plain.info["transport_tpd_m"] == 0.0 and plain.info["opening_cost"] == 2_000.0
+    assert plain.info["cost_per_tpd_m"] == 1.0
+    rate = siting.transport_rate(2.0, years=10)  # 2 元/t·km over 10 years, in 万元 per t/d·m
+    assert rate == pytest.approx(2.0 / 1000 * 365 * 10 / 10_000)
+    priced = siting.capacitated(d, q, cap, opening_cost=fc, cost_per_tpd_m=rate)  # 14.6 万元 < 1,000 → one site
+    assert len(priced.selected) == 1 and priced.optimal
+    assert priced.info["transport_tpd_m"] == pytest.approx(20_000.0)
+    assert priced.info["transport_cost"] == pytest.approx(20_000.0 * rate)
+    assert priced.objective == pytest.approx(priced.info["transport_cost"] + priced.info["opening_cost"])
+    with pytest.raises(InputError, match="cost_per_tpd_m=0"):
+        siting.capacitated(d, q, cap, opening_cost=fc, cost_per_tpd_m=0)
+    with pytest.raises(InputError, match="yuan_per_t_km"):
+        siting.transport_rate(-1.0)

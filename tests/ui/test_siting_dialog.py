@@ -324,3 +324,32 @@ def test_dialog_scenario_dicts_are_the_engine_ones():
 
     assert dialog.scenario_to_dict is engine.scenario_to_dict
     assert dialog.scenario_from_dict is engine.scenario_from_dict
+
+
+def test_capacitated_haul_cost_prices_transport_and_shows_both_parts(qtbot, app_env, subset, shown):
+    win = make_window(qtbot, subset)
+    dlg = SitingDialog(win)
+    qtbot.addWidget(dlg)
+    dlg.set_model("capacitated")
+    assert dlg.haul_box.isEnabled() and dlg.cost_per_tpd_m() == 1.0  # no haul cost: the old plain sum
+    dlg.type_box.setCurrentIndex(dlg.type_box.findData("转运站"))
+    dlg.p_box.setValue(0)
+    dlg.cost_box.setCurrentIndex(dlg.cost_box.findData("opening_cost"))
+    dlg.allow_close_check.setChecked(True)
+    dlg.spacing_box.setValue(400.0)
+    dlg.haul_box.setValue(2.0)
+    dlg.years_box.setValue(10.0)
+    assert dlg.cost_per_tpd_m() == pytest.approx(0.00073)
+    run_dialog(qtbot, dlg)
+    assert dlg.error is None and shown == [], shown
+    res = dlg.result.outcome.result
+    info = res.info
+    assert info["cost_per_tpd_m"] == pytest.approx(0.00073)
+    assert res.objective == pytest.approx(info["transport_cost"] + info["opening_cost"])
+    assert dlg.result.params["cost_per_tpd_m"] == pytest.approx(0.00073)
+    text = dlg.summary.text()
+    assert "运输成本加建设成本" in text
+    assert f"运输：{info['transport_tpd_m']:,.0f} t/d·m × 0.00073 = {info['transport_cost']:,.1f}" in text
+    assert f"建设成本：{info['opening_cost']:,.1f}" in text
+    dlg.set_model("p-median")
+    assert not dlg.haul_box.isEnabled() and not dlg.years_box.isEnabled()
