@@ -477,8 +477,9 @@ def mclp(cost: Any, weights: Any, radius: float, p: int, *, fixed: Sequence[int]
         obj_c = np.concatenate([np.zeros(k), w_rest])
         # the LP relaxation first (interior point + crossover is fast here): when its
         # vertex has integral y it is optimal for the MIP too and no search is needed
+        left_lp = None if time_limit is None else max(0.01, float(time_limit) - (time.perf_counter() - t0))
         lp = solve_mip(obj_c, A, rlo, rhi, np.zeros(k + nr), np.ones(k + nr), np.zeros(k + nr, bool),
-                       maximize=True, time_limit=time_limit, feedback=feedback, lp_solver="ipm")
+                       maximize=True, time_limit=left_lp, feedback=feedback, lp_solver="ipm")
         out = None
         if lp.x is not None:
             y_lp = lp.x[:k]

@@ -230,3 +230,25 @@ def test_capacitated_cost_per_tpd_m_weighs_transport_against_opening_costs():
         siting.capacitated(d, q, cap, opening_cost=fc, cost_per_tpd_m=0)
     with pytest.raises(InputError, match="yuan_per_t_km"):
         siting.transport_rate(-1.0)
+
+
+def test_mclp_lp_gets_the_time_left_after_preprocessing(monkeypatch):
+    import time
+
+    real_dom, real_solve = siting._dominated_columns, siting.solve_mip
+    limits = []
+
+    def slow_dom(*a, **k):
+        time.sleep(0.3)
+        return real_dom(*a, **k)
+
+    def spy(*a, **k):
+        limits.append(k.get("time_limit"))
+        return real_solve(*a, **k)
+
+    monkeypatch.setattr(siting, "_dominated_columns", slow_dom)
+    monkeypatch.setattr(siting, "solve_mip", spy)
+    rng = np.random.default_rng(5)
+    d = rng.uniform(0, 100, size=(30, 8))
+    siting.mclp(d, np.ones(30), 30.0, 2, time_limit=1.0)
+    assert limits and limits[0] <= 0.75
