@@ -33,6 +33,42 @@ import scipy.sparse as sp
 from gridtool.errors import Cancelled
 from gridtool.feedback import Feedback
 
+_BANNER_LOCK = threading.Lock()
+_BANNER_SHOWN = False
+
+
+def new_highs():
+    """A quiet ``highspy.Highs``; the banner HiGHS prints once per process goes to stderr.
+
+    HiGHS writes "Running HiGHS ..." on the C stdout when the first instance is made,
+    before any option can silence it; that would mix into command output that scripts
+    read (``gridtool site ... > sites.txt``). The first construction therefore runs with
+    file descriptor 1 pointed at stderr, and the C buffer is flushed before it is restored.
+    """
+    global _BANNER_SHOWN
+    import ctypes
+    import os
+    import sys
+
+    import highspy
+
+    with _BANNER_LOCK:
+        if _BANNER_SHOWN:
+            h = highspy.Highs()
+        else:
+            sys.stdout.flush()
+            saved = os.dup(1)
+            try:
+                os.dup2(2, 1)
+                h = highspy.Highs()
+                ctypes.CDLL(None).fflush(None)
+            finally:
+                os.dup2(saved, 1)
+                os.close(saved)
+            _BANNER_SHOWN = True
+    h.setOptionValue("output_flag", False)
+    return h
+
 __all__ = ["IncrementalModel", "MipOutcome", "solve_mip"]
 
 INF = math.inf
@@ -161,8 +197,7 @@ def solve_mip(
     a = sp.csc_matrix(a)
     a.sum_duplicates()
     n_col = a.shape[1]
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = new_highs()
     h.setOptionValue("mip_rel_gap", float(rel_gap))
     h.setOptionValue("mip_abs_gap", 1e-9)
     if threads is not None:
@@ -264,8 +299,7 @@ class IncrementalModel:
         import highspy
 
         self._hs = highspy
-        self.h = highspy.Highs()
-        self.h.setOptionValue("output_flag", False)
+        self.h = new_highs()
         self.feedback = feedback
         n = int(np.asarray(cost).size)
         self.n_col = n
