@@ -57,6 +57,7 @@ from gridtool.errors import ConflictError, InputError, ReadError, SchemaError, W
 from gridtool.feedback import Feedback, ensure_feedback
 from gridtool.kinds import KINDS, WORK_EPSG
 from gridtool.photos import CHINA_TZ, PhotoInfo, copy_into_folder, ground_distance_m, read_photo
+from gridtool.styles import OVERDUE_COLOUR, STATUS_COLOURS
 
 __all__ = [
     "Term", "CATEGORIES", "FINDING_TYPES", "STATUSES", "TRANSITIONS", "OPEN_STATUSES", "PENDING_STATUSES",
@@ -141,11 +142,9 @@ DEFAULT_DEADLINE_DAYS: dict[str, int] = {
 }
 """Working days from the day a finding is found to its rectification deadline."""
 
-STATUS_COLORS: dict[str, str] = {
-    "registered": "#1f78b4", "dispatched": "#6a3d9a", "rectifying": "#ff7f00", "verified": "#33a02c",
-    "closed": "#7f7f7f", "rejected": "#bdbdbd", "duplicate": "#bdbdbd",
-}
-OVERDUE_COLOR = "#e31a1c"
+STATUS_COLORS: dict[str, str] = STATUS_COLOURS
+"""Map colour per status (the table in :mod:`gridtool.styles`, shared by every view)."""
+OVERDUE_COLOR = OVERDUE_COLOUR
 """Map colour of an overdue finding, whatever its status."""
 
 CATEGORY_DEPARTMENTS: dict[str, str] = {

@@ -55,17 +55,18 @@ PALETTE = [
     "#e41a1c", "#377eb8", "#4daf4a", "#984ea3", "#ff7f00", "#a65628", "#f781bf",
     "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#666666",
 ]
-# Finding status colours (overdue findings are drawn red by the views on top of this).
+# Finding status colours, the one table for canvas, findings panel, problem lists and HTML
+# maps. Red is kept for overdue findings, which the views draw on top of their status.
 STATUS_COLOURS: dict[str, str] = {
-    "registered": "#ff7f00",
-    "dispatched": "#e6ab02",
-    "rectifying": "#377eb8",
-    "verified": "#984ea3",
-    "closed": "#4daf4a",
-    "rejected": "#999999",
-    "duplicate": "#bbbbbb",
+    "registered": "#1f78b4",
+    "dispatched": "#6a3d9a",
+    "rectifying": "#ff7f00",
+    "verified": "#33a02c",
+    "closed": "#7f7f7f",
+    "rejected": "#bdbdbd",
+    "duplicate": "#bdbdbd",
 }
-OVERDUE_COLOUR = "#d7191c"
+OVERDUE_COLOUR = "#e31a1c"
 
 
 def _check_colour(name: str, value: str) -> str:

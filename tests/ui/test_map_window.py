@@ -531,7 +531,9 @@ def test_live_layer_gets_new_features_drawn_and_hit(squares_window):
     findings.add_features(gpd.GeoDataFrame({"finding_id": ["F2"], "status": ["closed"]},
                                            geometry=[Point(300, 150)], crs=4549))
     p = c.to_screen(300, 150)
-    assert c.grab_map().pixelColor(int(p.x()), int(p.y())).name() == "#4daf4a"  # closed = green
+    from gridtool.styles import STATUS_COLOURS
+
+    assert c.grab_map().pixelColor(int(p.x()), int(p.y())).name() == STATUS_COLOURS["closed"]
     hits = c.features_at(p)
     assert hits[0][0] is findings and hits[0][1].tolist() == [1]
 
