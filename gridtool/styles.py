@@ -361,7 +361,7 @@ _KIND_SYMBOLS: dict[str, Symbol] = {
     "candidate_sites": Symbol(fill="#ffffff", stroke="#e7298a", size=8, stroke_width=1.5, marker="circle", fill_opacity=0.0),
     "demand_points": Symbol(fill="#fdae6b", stroke="#fdae6b", size=3, stroke_width=0.0),
     "patrol_tracks": Symbol(fill="#ffffff", stroke="#1d91c0", stroke_width=2.0, dash="dot"),
-    "findings": Symbol(fill="#ff7f00", stroke="#3d1c00", size=9, marker="circle"),
+    "findings": Symbol(fill="#aaaaaa", stroke="#3d1c00", size=9, marker="circle"),
     "other": Symbol(fill="#377eb8", stroke="#1f3b57", size=7, fill_opacity=0.5),
 }
 
