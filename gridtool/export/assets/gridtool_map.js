@@ -92,14 +92,27 @@
     return out;
   }
 
-  function makeFeature(layer, i, renderer) {
+  // Path options are built once per symbol (and overdue state) and shared by its features.
+  function optionsFor(layer, i, renderer) {
+    var overdue = layer.overdue && layer.overdue[i] ? 1 : 0;
+    var key = layer.sym[i] * 2 + overdue;
+    var cache = layer._opts || (layer._opts = {});
+    if (cache[key]) return cache[key];
     var sym = layer.symbols[layer.sym[i]];
     var opts = pathOptions(sym, layer.opacity);
     opts.renderer = renderer;
+    if (layer.geom === "point") {
+      opts.radius = Math.max(2, (+sym.size || 6) / 2);
+      if (overdue) { opts.color = layer.overdueColour; opts.weight = 3; opts.stroke = true; }
+    }
+    cache[key] = opts;
+    return opts;
+  }
+
+  function makeFeature(layer, i, renderer) {
+    var opts = optionsFor(layer, i, renderer);
     var g = layer.geom, f;
     if (g === "point") {
-      opts.radius = Math.max(2, (+sym.size || 6) / 2);
-      if (layer.overdue && layer.overdue[i]) { opts.color = layer.overdueColour; opts.weight = 3; opts.stroke = true; }
       f = L.circleMarker([layer.coords[2 * i + 1], layer.coords[2 * i]], opts);
     } else if (g === "line") {
       f = L.polyline(layer.coords[i].map(latlngsOfRing), opts);
@@ -163,7 +176,7 @@
         var done = !layer.visible || !feats.length;  // hidden groups cluster only when shown
         if (!done) pending++;
         group = L.markerClusterGroup({
-          chunkedLoading: true, disableClusteringAtZoom: 17, maxClusterRadius: 50,
+          chunkedLoading: true, chunkInterval: 400, chunkDelay: 10, disableClusteringAtZoom: 17, maxClusterRadius: 50,
           chunkProgress: function (processed, total) { if (total > 0 && processed >= total && !done) { done = true; setTimeout(chunkDone, 0); } }
         });
         if (layer.visible) group.addTo(map);
