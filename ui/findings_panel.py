@@ -583,39 +583,13 @@ class OverdueSummaryDialog(QDialog):
 
 
 # ----------------------------------------------------------------------------- the controller
-def in_python_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call ``fn`` in a thread made by Python's :mod:`threading` and wait for it.
-
-    pyproj 3.7.2 keeps its PROJ context in thread-local storage that breaks in threads
-    not created by Python (Qt's thread pool): creating a CRS there crashes the process
-    with a segmentation fault once a pool thread is reused (pyproj issue #1509, fixed by
-    pyproj PR #1539, not released). Worker code that touches CRSs runs through this.
-    """
-    import threading
-
-    box: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            box["result"] = fn(*args, **kwargs)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-            box["error"] = exc
-
-    t = threading.Thread(target=run, name="gridtool-findings-worker", daemon=True)
-    t.start()
-    t.join()
-    if "error" in box:
-        raise box["error"]
-    return box.get("result")
-
-
 def _export_task(store: FindingsStore, path: str, *, today: dt.date | None, filters: dict[str, Any],
                  feedback: Any) -> Path:
     from gridtool.export.problem_list import export_problem_list
 
     feedback.set_progress(5, _tr("Reading findings…"))
     feedback.check()
-    out = in_python_thread(export_problem_list, store, path, today=today, **filters)
+    out = export_problem_list(store, path, today=today, **filters)  # on the worker's Python thread (ui/worker.py)
     feedback.set_progress(100, _tr("Done"))
     return out
 
