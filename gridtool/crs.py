@@ -119,16 +119,25 @@ def gcj02_to_wgs84(lon: Any, lat: Any, *, tol_deg: float = 1e-10, max_iter: int 
     the input to ``tol_deg`` (1e-10° ≈ 0.01 mm); converges in a few steps.
     """
     g_lon, g_lat = _as_arrays(lon, lat)
-    w_lon, w_lat = g_lon.copy(), g_lat.copy()
+    return _invert(wgs84_to_gcj02, g_lon, g_lat, g_lon.copy(), g_lat.copy(), tol_deg, max_iter)
+
+
+def _invert(forward: Any, t_lon: np.ndarray, t_lat: np.ndarray, lon: np.ndarray, lat: np.ndarray,
+            tol_deg: float, max_iter: int) -> tuple[np.ndarray, np.ndarray]:
+    """Solve ``forward(lon, lat) == (t_lon, t_lat)`` by fixed-point steps from a first guess.
+
+    The offsets of GCJ-02 and BD-09 change slowly with position, so subtracting the
+    forward error converges in a few steps to ``tol_deg`` (1e-10° ≈ 0.01 mm).
+    """
     for _ in range(max_iter):
-        f_lon, f_lat = wgs84_to_gcj02(w_lon, w_lat)
-        e_lon, e_lat = f_lon - g_lon, f_lat - g_lat
-        w_lon = w_lon - e_lon
-        w_lat = w_lat - e_lat
+        f_lon, f_lat = forward(lon, lat)
+        e_lon, e_lat = f_lon - t_lon, f_lat - t_lat
+        lon = lon - e_lon
+        lat = lat - e_lat
         err = np.nanmax(np.abs(np.concatenate([np.ravel(e_lon), np.ravel(e_lat)])), initial=0.0)
         if err < tol_deg:
             break
-    return w_lon, w_lat
+    return lon, lat
 
 
 def gcj02_to_bd09(lon: Any, lat: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -146,16 +155,7 @@ def bd09_to_gcj02(lon: Any, lat: Any, *, tol_deg: float = 1e-10, max_iter: int =
     y = b_lat - 0.006
     z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * _X_PI)
     theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _X_PI)
-    g_lon, g_lat = z * np.cos(theta), z * np.sin(theta)
-    for _ in range(max_iter):
-        f_lon, f_lat = gcj02_to_bd09(g_lon, g_lat)
-        e_lon, e_lat = f_lon - b_lon, f_lat - b_lat
-        g_lon = g_lon - e_lon
-        g_lat = g_lat - e_lat
-        err = np.nanmax(np.abs(np.concatenate([np.ravel(e_lon), np.ravel(e_lat)])), initial=0.0)
-        if err < tol_deg:
-            break
-    return g_lon, g_lat
+    return _invert(gcj02_to_bd09, b_lon, b_lat, z * np.cos(theta), z * np.sin(theta), tol_deg, max_iter)
 
 
 def wgs84_to_bd09(lon: Any, lat: Any) -> tuple[np.ndarray, np.ndarray]:
