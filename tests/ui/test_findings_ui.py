@@ -19,21 +19,6 @@ MONDAY = dt.datetime(2026, 3, 2, 9, 0, tzinfo=CHINA_TZ)
 
 # ----------------------------------------------------------------------------- fixtures
 @pytest.fixture
-def app_env(qapp, tmp_path):
-    from PyQt6.QtCore import QSettings
-
-    from ui.fonts import apply_app_font
-    from ui.i18n import set_language
-
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
-    apply_app_font(qapp)
-    set_language("zh_CN")
-    yield qapp
-    set_language("zh_CN")
-
-
-@pytest.fixture
 def store_path(tmp_path):
     return tmp_path / "s.gpkg"
 

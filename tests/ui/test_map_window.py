@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -46,27 +45,6 @@ def squares_layer(n=5, name="squares"):
 @pytest.fixture(scope="module")
 def sample_project(sample_gpkg):
     return open_any(sample_gpkg)
-
-
-@pytest.fixture
-def app_env(qapp, tmp_path, monkeypatch):
-    from PyQt6.QtCore import QSettings
-
-    from ui.fonts import apply_app_font
-    from ui.i18n import set_language
-
-    from PyQt6.QtCore import QStandardPaths
-
-    old_format = QSettings.defaultFormat()
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)  # recent files etc. go to tmp_path
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
-    apply_app_font(qapp)
-    set_language("zh_CN")
-    yield qapp
-    set_language("zh_CN")
-    QSettings.setDefaultFormat(old_format)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
-                      QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericConfigLocation))
 
 
 @pytest.fixture

@@ -17,25 +17,6 @@ from ui.siting_dialog import ScenarioDialog, SitingDialog, scenario_from_dict
 STREETS = ("320404001000", "320404002000")  # 五星街道, 永红街道: 43 communities, 19 candidates, 2 stations
 
 
-@pytest.fixture
-def app_env(qapp, tmp_path):
-    from PyQt6.QtCore import QSettings, QStandardPaths
-
-    from ui.fonts import apply_app_font
-    from ui.i18n import set_language
-
-    old_format = QSettings.defaultFormat()
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)  # recent files go to tmp_path
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
-    apply_app_font(qapp)
-    set_language("zh_CN")
-    yield qapp
-    set_language("zh_CN")
-    QSettings.setDefaultFormat(old_format)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
-                      QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericConfigLocation))
-
-
 @pytest.fixture(autouse=True)
 def shown(monkeypatch):
     """Message boxes are recorded instead of blocking the test."""
