@@ -11,6 +11,8 @@ backend unchanged. Tests of the GeoPackage file itself use ``gpkg_store``.
 """
 from __future__ import annotations
 
+import contextlib
+
 import datetime as dt
 import os
 import re
@@ -167,24 +169,33 @@ def _pg_factory(tmp_path: Path, grids: Path, schemas: list[str]) -> Callable[...
     return make
 
 
-@pytest.fixture(params=STORE_BACKENDS)
-def store_factory(request: pytest.FixtureRequest, tmp_path: Path, grids_gpkg: Path):
+@contextlib.contextmanager
+def _closing_all(base: Callable[..., FindingsStore]):
+    """Wrap a store factory so every store it made is closed at the end."""
     opened: list[FindingsStore] = []
-    schemas: list[str] = []
-    if request.param == "postgres":
-        request.applymarker(pytest.mark.postgres)
-        base = _pg_factory(tmp_path, grids_gpkg, schemas)
-    else:
-        base = _gpkg_factory(tmp_path, grids_gpkg)
 
     def make(*args, **kw) -> FindingsStore:
         s = base(*args, **kw)
         opened.append(s)
         return s
 
-    yield make
-    for s in opened:
-        s.close()
+    try:
+        yield make
+    finally:
+        for s in opened:
+            s.close()
+
+
+@pytest.fixture(params=STORE_BACKENDS)
+def store_factory(request: pytest.FixtureRequest, tmp_path: Path, grids_gpkg: Path):
+    schemas: list[str] = []
+    if request.param == "postgres":
+        request.applymarker(pytest.mark.postgres)
+        base = _pg_factory(tmp_path, grids_gpkg, schemas)
+    else:
+        base = _gpkg_factory(tmp_path, grids_gpkg)
+    with _closing_all(base) as make:
+        yield make
     drop_pg_schemas(schemas)
 
 
@@ -196,17 +207,8 @@ def store(store_factory) -> FindingsStore:
 @pytest.fixture
 def gpkg_store_factory(tmp_path: Path, grids_gpkg: Path):
     """Stores that are GeoPackages (for tests of the file format itself)."""
-    opened: list[FindingsStore] = []
-    base = _gpkg_factory(tmp_path, grids_gpkg)
-
-    def make(*args, **kw) -> FindingsStore:
-        s = base(*args, **kw)
-        opened.append(s)
-        return s
-
-    yield make
-    for s in opened:
-        s.close()
+    with _closing_all(_gpkg_factory(tmp_path, grids_gpkg)) as make:
+        yield make
 
 
 @pytest.fixture
