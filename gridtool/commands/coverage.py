@@ -69,19 +69,9 @@ def _project_sources(project: str) -> dict[str, tuple[str, str | None]]:
     p = Path(project)
     if not p.exists():
         raise ReadError(f"--project {project!r} does not exist; give a GeoPackage or a *.gridtool.json file")
-    if p.suffix.lower() == ".gpkg":
-        import pyogrio
+    from gridtool.project import open_any  # lists a GeoPackage's layers with gridtool.io's messages
 
-        try:
-            names = [str(n) for n in pyogrio.list_layers(str(p))[:, 0]]
-        except Exception as exc:  # pyogrio raises DataSourceError etc.
-            raise ReadError(f"--project {project!r} cannot be read as a GeoPackage: {exc}") from None
-        return {n: (str(p), n) for n in names}
-    try:
-        from gridtool.project import load_project
-    except ImportError as exc:  # pragma: no cover - project.py is part of the package
-        raise ReadError(f"--project {project!r}: project files need gridtool.project ({exc})") from None
-    proj = load_project(str(p), load=False)
+    proj = open_any(str(p), load=False)
     return {s.name: (s.source_path or "", s.source_layer) for s in proj.layers}
 
 

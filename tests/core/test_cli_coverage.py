@@ -119,3 +119,14 @@ def test_sample_district_euclidean_matches_independent_ckdtree():
     d, _ = cKDTree(shapely.get_coordinates(cps.geometry.values)).query(shapely.get_coordinates(dem.geometry.values))
     assert np.array_equal(res.demand["covered"].to_numpy(), d <= 70)
     assert res.summary["covered_population"] == pytest.approx(float(dem["population"][d <= 70].sum()))
+
+
+def test_truncated_project_gives_the_importer_message(sample_gpkg, tmp_path, capsys):
+    from gridtool.cli import main
+
+    broken = tmp_path / "broken.gpkg"
+    broken.write_bytes(sample_gpkg.read_bytes()[:20000])
+    rc = main(["coverage", "--project", str(broken), "--facilities", "a", "--demand", "b", "--radius-m", "70"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1
+    assert "truncated or damaged" in err[0] and "sqlite3_prepare" not in err[0]
